@@ -1,0 +1,52 @@
+"""What every model asset does after conforming: validate, report, check."""
+
+
+from typing import Iterator, Optional
+
+import dagster as dg
+import pyarrow as pa
+
+from concert_platform.defs.checks import foreign_key_check, primary_key_check, reject_rate_check
+from concert_platform.defs.io_manager import ModelOutput
+from concert_platform.defs.resources import QualityResource
+from concert_platform.validation import ValidationResult
+
+
+def model_results(
+    result: ValidationResult,
+    *,
+    key: str,
+    quality: QualityResource,
+    references: Optional[dict[str, tuple[pa.Array, str]]] = None,
+    rows_in: Optional[int] = None,
+    metadata: Optional[dict] = None,
+) -> Iterator[dg.Output | dg.AssetCheckResult]:
+    """The Output (valid rows + rejects for the IO manager) and the asset's checks.
+
+    ``references`` maps a column to (the ids it must resolve to, their table).
+    """
+    valid, rejects = result.valid, result.rejects
+    counts = {"valid_rows": valid.num_rows, "rejected_rows": rejects.num_rows}
+    if rows_in is not None:
+        counts["input_rows"] = rows_in
+    yield dg.Output(ModelOutput(valid, rejects), metadata={**counts, **(metadata or {}), **reject_reasons(rejects)})
+    yield primary_key_check(valid, key)
+    yield reject_rate_check(valid.num_rows, rejects.num_rows, quality.max_reject_rate)
+    for column, (ids, target) in (references or {}).items():
+        yield foreign_key_check(valid, column, ids, target)
+
+
+def reject_reasons(rejects: pa.Table, top: int = 10) -> dict:
+    if rejects.num_rows == 0:
+        return {}
+    reasons: dict[str, int] = {}
+    for error in rejects["error"].to_pylist():
+        reason = short_reason(error)
+        reasons[reason] = reasons.get(reason, 0) + 1
+    ranked = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:top])
+    return {"rejects_by_reason": dg.MetadataValue.json(ranked)}
+
+
+def short_reason(error: Optional[str]) -> str:
+    """The first clause of an error, cut short, to group rejects by."""
+    return (error or "unknown").split(";")[0].strip()[:80]

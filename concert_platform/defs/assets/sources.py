@@ -1,0 +1,113 @@
+"""Raw source assets: API payloads kept as fetched, one row per object."""
+
+
+from datetime import datetime, time, timedelta, timezone
+
+import dagster as dg
+import pyarrow as pa
+
+from concert_platform.defs.metadata import table_metadata
+from concert_platform.defs.resources import MusicBrainzResource, SpotifyResource, TicketmasterResource
+from concert_platform.sources.base import ClientStats, SourceUnavailable
+from concert_platform.transforms.catalog import event_parts
+from concert_platform.transforms.fetch_plan import Request, musicbrainz_requests, spotify_requests
+from concert_platform.transforms.identity import SourceIndex, id_lookup, search_lookup, url_lookup
+from concert_platform.transforms.raw import raw_row, raw_table
+
+# APIs fail transiently (rate limits, 5xx); a retried run re-fetches cheaply.
+SOURCE_RETRY = dg.RetryPolicy(max_retries=3, delay=10, backoff=dg.Backoff.EXPONENTIAL, jitter=dg.Jitter.PLUS_MINUS)
+
+
+class EventWindow(dg.Config):
+    """Which shows to ask Ticketmaster for, relative to the source's reference date."""
+
+    days_back: int = 60
+    days_ahead: int = 365
+
+
+def _source_metadata(stats: ClientStats, table: pa.Table) -> dict:
+    return {**stats.as_metadata(), "failed_units": dg.MetadataValue.json(stats.failed_units[:50]), **table_metadata(table.drop_columns(["payload"]))}
+
+
+@dg.asset(group_name="sources", kinds={"ticketmaster", "parquet"}, retry_policy=SOURCE_RETRY,
+          description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.")
+def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWindow, ticketmaster: TicketmasterResource) -> pa.Table:
+    client = ticketmaster.client()
+    today = datetime.combine(ticketmaster.reference_date(), time(), tzinfo=timezone.utc)
+    start, end = today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead)
+    events: dict[str, dict] = {}
+    for page in client.search_events(start, end):
+        for event in (page.get("_embedded") or {}).get("events") or []:
+            events[event["id"]] = event  # overlapping windows repeat events; the last copy wins
+    window = f"window:{start:%Y-%m-%d}/{end:%Y-%m-%d}"
+    table = raw_table(raw_row(event_id, "event", window, event) for event_id, event in sorted(events.items()))
+    context.add_output_metadata({**_source_metadata(client.stats, table), "window": window})
+    return table
+
+
+@dg.asset(group_name="sources", kinds={"musicbrainz", "parquet"}, retry_policy=SOURCE_RETRY,
+          description="MusicBrainz artists for Ticketmaster's attractions: lookups by MBID, Spotify URL relations, name searches.")
+def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz: MusicBrainzResource) -> pa.Table:
+    client = musicbrainz.client()
+    rows: list[dict] = []
+    looked_up: set[str] = set()
+
+    def fetch(request: Request) -> None:
+        if request.kind == "lookup":
+            looked_up.add(request.value)
+            if artist := client.lookup_artist(request.value):
+                rows.append(raw_row(artist["id"], "artist", id_lookup(request.value), artist))
+        elif request.kind == "url":
+            if entity := client.lookup_url(request.value):
+                rows.append(raw_row(entity.get("id") or request.value, "url", url_lookup(request.value), entity, name=request.value))
+        else:
+            for hit in client.search_artists(musicbrainz_query(request.value)).get("artists") or []:
+                rows.append(raw_row(hit["id"], "search_hit", search_lookup(request.value), hit))
+
+    _fetch_all(client.stats, musicbrainz_requests(event_parts(ticketmaster_events_raw).attractions.values()), fetch, context)
+    # An MBID found through a URL relation still needs its lookup for country, type and genres.
+    found = SourceIndex.from_raw(raw_table(rows)).by_url
+    follow_ups = [Request("lookup", ids[0]) for ids in found.values() if len(ids) == 1 and ids[0] not in looked_up]
+    _fetch_all(client.stats, list(dict.fromkeys(follow_ups)), fetch, context)
+    table = raw_table(rows)
+    context.add_output_metadata(_source_metadata(client.stats, table))
+    return table
+
+
+@dg.asset(group_name="sources", kinds={"spotify", "parquet"}, retry_policy=SOURCE_RETRY,
+          description="Spotify artist objects for Ticketmaster's attractions: by linked id when known, else by name search.")
+def spotify_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz_artists_raw: pa.Table,
+                        spotify: SpotifyResource) -> pa.Table:
+    client = spotify.client()
+    rows: list[dict] = []
+
+    def fetch(request: Request) -> None:
+        if request.kind == "lookup":
+            if artist := client.get_artist(request.value):
+                rows.append(raw_row(artist["id"], "artist", id_lookup(request.value), artist))
+        else:
+            for hit in (client.search_artists(request.value, limit=10).get("artists") or {}).get("items") or []:
+                rows.append(raw_row(hit["id"], "search_hit", search_lookup(request.value), hit))
+
+    attractions = event_parts(ticketmaster_events_raw).attractions.values()
+    _fetch_all(client.stats, spotify_requests(attractions, SourceIndex.from_raw(musicbrainz_artists_raw)), fetch, context)
+    table = raw_table(rows)
+    context.add_output_metadata(_source_metadata(client.stats, table))
+    return table
+
+
+def musicbrainz_query(name: str) -> str:
+    """A Lucene phrase query on the artist field, with Lucene's special characters escaped."""
+    escaped = "".join("\\" + c if c in '+-&|!(){}[]^"~*?:\\/' else c for c in name)
+    return f'artist:"{escaped}"'
+
+
+def _fetch_all(stats: ClientStats, requests: list[Request], fetch, context) -> None:
+    for request in requests:
+        try:
+            fetch(request)
+        except SourceUnavailable as error:
+            # One artist's failure must not cost the others; the unit is retried next run.
+            stats.failures += 1
+            stats.failed_units.append(f"{request.kind}:{request.value}")
+            context.log.warning(f"{request.kind} {request.value!r} failed: {error}")

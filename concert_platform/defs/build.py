@@ -1,0 +1,29 @@
+"""Assemble the code location from settings."""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from concert_platform.defs.assets import catalog, features, sources
+from concert_platform.defs.assets.sales import build_sales_assets
+from concert_platform.defs.jobs import build_sales_job, build_schedules, catalog_job, features_job
+from concert_platform.defs.partitions import daily_sales_partitions
+from concert_platform.defs.resources import build_resources
+from concert_platform.defs.sensors import build_landing_sensor
+from concert_platform.settings import Settings
+
+
+def build_definitions(settings: Settings) -> dg.Definitions:
+    partitions = daily_sales_partitions(settings.sales_start_date)
+    sales_job = build_sales_job()
+    assets = [
+        *dg.load_assets_from_modules([sources, catalog, features]),
+        *build_sales_assets(partitions),
+    ]
+    return dg.Definitions(
+        assets=assets,
+        jobs=[catalog_job, features_job, sales_job],
+        schedules=build_schedules(sales_job),
+        sensors=[build_landing_sensor(sales_job, partitions)],
+        resources=build_resources(settings),
+    )

@@ -1,0 +1,105 @@
+"""One IO manager: Parquet to the lake, the same rows to the warehouse.
+
+``handle_output`` writes the asset's (or partition's) Parquet, then replaces
+exactly that asset or partition in the warehouse, together with its rejected
+records, in one transaction. ``load_input`` reads the Parquet back, so a
+downstream step never waits on (or locks) the warehouse.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Optional, Union
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from concert_platform.defs.metadata import table_metadata
+from concert_platform.defs.resources import LakeResource, WarehouseResource
+from concert_platform.storage.warehouse import Replace
+from concert_platform.validation import REJECTS_SCHEMA
+
+REJECTS_TABLE = "rejected_records"
+# Asset metadata key naming the column that holds a daily partition's date.
+PARTITION_COLUMN = "partition_column"
+
+
+@dataclass(frozen=True)
+class ModelOutput:
+    """What a model asset returns: the valid rows and the quarantined ones."""
+
+    valid: pa.Table
+    rejects: pa.Table
+
+
+def to_arrow(value: Union[pa.Table, pd.DataFrame]) -> pa.Table:
+    if isinstance(value, pa.Table):
+        return value
+    if isinstance(value, pd.DataFrame):
+        return pa.Table.from_pandas(value, preserve_index=False)
+    raise TypeError(f"expected a pyarrow Table, pandas DataFrame or ModelOutput, got {type(value).__name__}")
+
+
+class LakeWarehouseIOManager(dg.ConfigurableIOManager):
+    lake: LakeResource
+    warehouse: WarehouseResource
+
+    def handle_output(self, context: dg.OutputContext, obj) -> None:
+        if obj is None:
+            return
+        name = context.asset_key.path[-1]
+        partition = context.partition_key if context.has_partition_key else None
+        valid, rejects = (obj.valid, obj.rejects) if isinstance(obj, ModelOutput) else (to_arrow(obj), None)
+        where = self._partition_filter(context, valid, partition)
+
+        lake = self.lake.lake()
+        written = lake.write(name, valid, partition)
+        operations = [Replace(name, valid, where)]
+        if rejects is not None:
+            lake.write(f"{REJECTS_TABLE}/{name}", rejects, partition)
+            operations.append(Replace(REJECTS_TABLE, rejects.cast(REJECTS_SCHEMA), {"entity": name, "partition_key": partition or ""}))
+        warehouse = self.warehouse.warehouse()
+        warehouse.load(operations)
+
+        context.add_output_metadata(
+            {
+                **table_metadata(valid),
+                "lake_path": dg.MetadataValue.path(written.uri),
+                "warehouse_table": dg.MetadataValue.text(f"{warehouse.schema}.{name}"),
+                "dagster/table_name": f"{warehouse.schema}.{name}",
+                **({"rejected_rows": dg.MetadataValue.int(rejects.num_rows)} if rejects is not None else {}),
+            }
+        )
+
+    def load_input(self, context: dg.InputContext):
+        name = context.asset_key.path[-1]
+        lake = self.lake.lake()
+        if context.has_asset_partitions:
+            wanted = context.asset_partition_keys
+            present = set(lake.partitions(name))
+            missing = [k for k in wanted if k not in present]
+            if missing:
+                context.log.info(f"{name}: {len(missing)} of {len(wanted)} partitions not materialised yet; reading the rest")
+            table = lake.read(name, partitions=[k for k in wanted if k in present])
+        else:
+            table = lake.read(name)
+        wants_arrow = context.dagster_type is not None and context.dagster_type.typing_type is pa.Table
+        return table if wants_arrow else table.to_pandas()
+
+    @staticmethod
+    def _partition_filter(context: dg.OutputContext, valid: pa.Table, partition: Optional[str]) -> Optional[dict]:
+        if partition is None:
+            return None
+        column = (context.definition_metadata or {}).get(PARTITION_COLUMN)
+        if column is None:
+            raise dg.DagsterInvariantViolationError(
+                f"{context.asset_key.to_user_string()} is partitioned but names no {PARTITION_COLUMN!r} in its metadata"
+            )
+        day = date.fromisoformat(partition)
+        stray = valid.num_rows and not pc.all(pc.equal(valid[column], pa.scalar(day, pa.date32()))).as_py()
+        if stray:
+            raise dg.DagsterInvariantViolationError(f"rows outside partition {partition} in {column}: refusing to load them")
+        return {column: day}

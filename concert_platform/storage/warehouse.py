@@ -1,0 +1,157 @@
+"""The dialect-neutral warehouse interface and the factory that picks a dialect from a URL.
+
+Every dialect promises the same thing: a `load` applies all its `Replace`
+operations in one transaction, so a table is never seen half-loaded and a
+failed load leaves the previous rows exactly as they were. Each dialect lives
+in its own module exposing ``from_url(url, schema) -> Warehouse``; adding one
+is that module plus one line in `_DIALECTS`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+ArrowData = pa.Table | pa.RecordBatchReader
+
+
+class MissingTableError(LookupError):
+    """`read`/`count` of a table the warehouse does not have (yet)."""
+
+
+class WarehouseLockTimeout(TimeoutError):
+    """The warehouse stayed locked by someone else for longer than we were willing to wait."""
+
+
+class SliceMismatch(ValueError):
+    """A partial replace was handed rows that lie outside the slice it deletes.
+
+    Such rows would survive the next replace of the same slice and pile up as
+    duplicates, so the load is refused instead.
+    """
+
+
+@dataclass(frozen=True)
+class Replace:
+    """Replace a table (``where=None``) or the rows matching all ``where`` equalities with ``data``."""
+
+    table: str  # unqualified; the schema comes from the warehouse
+    data: ArrowData
+    where: dict[str, object] | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.table, str) or not self.table:
+            raise ValueError("Replace.table must be a non-empty table name")
+        if not isinstance(self.data, (pa.Table, pa.RecordBatchReader)):
+            raise TypeError(
+                f"Replace.data must be a pyarrow Table or RecordBatchReader, got {type(self.data).__name__}"
+            )
+        if self.where is not None and not self.where:
+            # An empty filter would delete every row, which is what where=None says explicitly.
+            raise ValueError("Replace.where must name at least one column; use where=None to replace the whole table")
+
+
+class Warehouse(ABC):
+    schema: str
+
+    @abstractmethod
+    def load(self, operations: Sequence[Replace]) -> None:
+        """Apply all operations in ONE transaction; on any failure roll back so the old rows stay."""
+
+    @abstractmethod
+    def read(self, table: str, where: Mapping[str, object] | None = None) -> pa.Table:
+        """Rows of ``table`` (matching ``where``) as Arrow; raises MissingTableError if there is no such table."""
+
+    @abstractmethod
+    def count(self, table: str, where: Mapping[str, object] | None = None) -> int:
+        """Number of rows of ``table`` (matching ``where``); raises MissingTableError if there is no such table."""
+
+    @abstractmethod
+    def tables(self) -> list[str]:
+        """Names of the tables in the warehouse's schema, sorted."""
+
+    @abstractmethod
+    def describe(self) -> str:
+        """Where the data lives, for people: never contains credentials."""
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.describe()}>"
+
+
+class SliceCheck:
+    """Verifies that data for a partial replace lies inside the slice ``where`` deletes.
+
+    Tables are checked up front; readers are wrapped so each batch is checked as
+    the warehouse pulls it, keeping the load streaming. The first failure is
+    kept in ``error`` because drivers re-wrap exceptions raised inside a scan.
+    """
+
+    def __init__(self, where: Mapping[str, object]) -> None:
+        self.where = dict(where)
+        self.error: SliceMismatch | None = None
+
+    def wrap(self, data: ArrowData) -> ArrowData:
+        if isinstance(data, pa.Table):
+            self.check(data)
+            return data
+        return pa.RecordBatchReader.from_batches(data.schema, self._checked(data))
+
+    def _checked(self, reader: pa.RecordBatchReader) -> Iterator[pa.RecordBatch]:
+        for batch in reader:
+            self.check(batch)
+            yield batch
+
+    def check(self, data: pa.Table | pa.RecordBatch) -> None:
+        for column, value in self.where.items():
+            index = data.schema.get_field_index(column)
+            if index < 0:
+                self._fail(f"the data has no (unique) column {column!r}, so its rows cannot be matched to the slice")
+            values = data.column(index)
+            if value is None:
+                inside = values.null_count == len(values)
+            else:
+                try:
+                    scalar = pa.scalar(value).cast(values.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
+                    self._fail(f"{column}={value!r} cannot be compared with a {values.type} column ({exc})")
+                # all() of no rows is null: an empty batch is inside any slice.
+                inside = pc.all(pc.fill_null(pc.equal(values, scalar), False)).as_py() is not False
+            if not inside:
+                self._fail(f"some rows have {column} other than {value!r}")
+
+    def _fail(self, reason: str) -> None:
+        self.error = SliceMismatch(f"refusing partial replace where {self.where!r}: {reason}")
+        raise self.error
+
+
+# scheme -> module with from_url(url, schema); more dialects slot in here.
+_DIALECTS: dict[str, str] = {
+    "duckdb": "concert_platform.storage.duckdb_warehouse",
+}
+_NOT_IN_THIS_BUILD: dict[str, str] = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL", "redshift": "Redshift"}
+
+
+def make_warehouse(url: str, schema: str) -> Warehouse:
+    """The warehouse a ``CONCERT_WAREHOUSE_URL`` names, using ``schema`` for its tables.
+
+    Error messages name only the scheme: the URL may carry a password.
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    dialect = scheme.split("+", 1)[0]  # postgresql+psycopg2 style driver suffixes
+    module = _DIALECTS.get(dialect)
+    if module is None:
+        if dialect in _NOT_IN_THIS_BUILD:
+            raise ValueError(
+                f"{_NOT_IN_THIS_BUILD[dialect]} warehouses ({scheme}://…) are not available in this build; "
+                "set CONCERT_WAREHOUSE_URL to duckdb:///path.duckdb"
+            )
+        raise ValueError(
+            f"unsupported warehouse URL scheme {scheme or '(none)'!r}: expected duckdb:///path.duckdb, "
+            "postgresql://… or redshift://…"
+        )
+    return importlib.import_module(module).from_url(url, schema)

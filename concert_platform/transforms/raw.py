@@ -1,0 +1,47 @@
+"""The shape every raw source asset shares: one row per API object, kept whole.
+
+Keeping the payload as fetched lets the model assets be rebuilt (new parsing
+rules, a fixed bug) without calling the APIs again.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Iterable, Iterator, Optional
+
+import pyarrow as pa
+
+RAW_SCHEMA = pa.schema(
+    [
+        pa.field("source_id", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),  # what the object is: event, artist, url, search_hit
+        pa.field("lookup", pa.string(), nullable=False),  # the request that produced it, e.g. "id:<id>", "search:<name>"
+        pa.field("name", pa.string()),
+        pa.field("fetched_at", pa.timestamp("us", "UTC"), nullable=False),
+        pa.field("payload", pa.string(), nullable=False),
+    ]
+)
+
+
+def raw_row(source_id: str, kind: str, lookup: str, payload: dict, name: Optional[str] = None,
+            fetched_at: Optional[datetime] = None) -> dict:
+    return {
+        "source_id": source_id,
+        "kind": kind,
+        "lookup": lookup,
+        "name": name if name is not None else payload.get("name"),
+        "fetched_at": fetched_at or datetime.now(timezone.utc),
+        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
+    }
+
+
+def raw_table(rows: Iterable[dict]) -> pa.Table:
+    return pa.Table.from_pylist(list(rows), schema=RAW_SCHEMA)
+
+
+def payloads(table: pa.Table, kind: Optional[str] = None) -> Iterator[tuple[dict, dict]]:
+    """(row without payload, decoded payload) pairs, optionally only one kind."""
+    for row in table.to_pylist():
+        if kind is None or row["kind"] == kind:
+            yield row, json.loads(row["payload"])

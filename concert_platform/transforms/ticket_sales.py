@@ -1,0 +1,249 @@
+"""One day of ticket sales from the landing zone: read, validate, de-duplicate.
+
+Files are read in bounded batches and validated column-wise against
+TicketSale; only rejected rows touch Python one at a time. Memory holds one
+batch plus the valid output. Raw rows are not kept: a reject found after
+validation (a clashing sale_id) re-reads its file for the row as it arrived.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Optional, Union
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from concert_platform.models import TicketSale
+from concert_platform.models.base import utc_now
+from concert_platform.sources.landing import LandingFile, LandingZone
+from concert_platform.transforms.sale_files import Batch, UnparseableFile, line_batches, typed_batches
+from concert_platform.validation import (
+    arrow_schema,
+    model_plan,
+    record_json,
+    rejects_table,
+    table_records,
+    validate_records,
+    validate_table,
+)
+
+ENTITY = "ticket_sales"
+SALES_SCHEMA = arrow_schema(TicketSale).append(pa.field("sale_date", pa.date32(), nullable=False)).append(
+    pa.field("source_file", pa.string(), nullable=False))
+_LOAD_FIELDS = ("created_at", "updated_at")  # ours to set: one load timestamp, whatever a file says
+_FIELDS = tuple(TicketSale.model_fields)
+_TEXT = tuple(f.name for f in model_plan(TicketSale).fields if f.kind in ("datetime", "date", "time"))
+_HIDDEN = pa.schema([("_file", pa.int32()), ("_row", pa.int64())])  # where a valid row came from
+
+
+@dataclass
+class SalesPartition:
+    valid: pa.Table  # SALES_SCHEMA
+    rejects: pa.Table  # REJECTS_SCHEMA
+    stats: dict = field(default_factory=dict)
+
+
+def load_sales_partition(
+    zone: LandingZone,
+    day: str,
+    known_concert_ids: Union[set[str], pa.Array, pa.ChunkedArray],
+    *,
+    batch_rows: int = 250_000,
+    loaded_at: Optional[datetime] = None,
+) -> SalesPartition:
+    """``loaded_at`` (default: now) stamps created_at, updated_at and rejected_at alike."""
+    run = _Load(day, known_concert_ids, loaded_at or utc_now(), batch_rows)
+    files = zone.sale_files(day)
+    for index, file in enumerate(files):
+        run.load_file(zone, index, file)
+    return run.finish(zone, files)
+
+
+class _Load:
+    def __init__(self, day: str, known, loaded_at: datetime, batch_rows: int):
+        self.day, self.loaded_at, self.batch_rows = day, loaded_at, batch_rows
+        self.day_value = date.fromisoformat(day)
+        if isinstance(known, (pa.Array, pa.ChunkedArray)):
+            self.known = pc.unique(known.cast(pa.string()))
+        else:
+            self.known = pa.array(sorted(known), pa.string())
+        self.defaults = dict.fromkeys(_LOAD_FIELDS, loaded_at)
+        self.parts: list[pa.Table] = []
+        self.rejects: list[dict] = []
+        self.paths: dict[int, str] = {}  # file index -> "typed" | "lines": how its rows were numbered
+        self.unparseable: list[str] = []
+        self.rows_read = 0
+
+    def load_file(self, zone: LandingZone, index: int, file: LandingFile) -> None:
+        # A file's results are kept only once it has been read to the end, so a
+        # failure half-way never leaves half a file behind.
+        parts, rejects = [], []
+        try:
+            path, rows = "typed", self._read(index, file, typed_batches(zone, file, self.batch_rows, _FIELDS, _TEXT),
+                                            parts, rejects)
+        except UnparseableFile as exc:
+            return self._unparseable(file, str(exc))
+        except (pa.ArrowException, ValueError, OSError) as exc:
+            if file.format != "jsonl":
+                return self._unparseable(file, " ".join(str(exc).split()))
+            parts, rejects = [], []
+            path, rows = "lines", self._read(index, file, line_batches(zone, file, self.batch_rows), parts, rejects)
+            if rows and len(rejects) == rows and all(r["_reason"] == "invalid JSON line" for r in rejects):
+                return self._unparseable(file, f"not JSON lines: {' '.join(str(exc).split())}")
+        self.parts += parts
+        self.rejects += rejects
+        self.paths[index] = path
+        self.rows_read += rows
+
+    def _unparseable(self, file: LandingFile, error: str) -> None:
+        self.unparseable.append(file.name)
+        self.rejects.append(self._reject(file.name, {"file": file.name}, f"cannot parse {file.name}: {error}",
+                                         "unparseable file"))
+
+    def _read(self, index: int, file: LandingFile, batches, parts: list, rejects: list) -> int:
+        rows = 0
+        for batch in batches:
+            rows += batch.num_rows + len(batch.bad_rows)
+            for bad in batch.bad_rows:
+                rejects.append(self._reject(file.name, {"line": bad.line, "text": bad.text}, bad.error, bad.reason))
+            if batch.num_rows:
+                parts.append(self._check(index, file, batch, rejects))
+        return rows
+
+    def _check(self, index: int, file: LandingFile, batch: Batch, rejects: list) -> pa.Table:
+        """Validate one batch; returns its valid rows with where they came from."""
+        args = dict(entity=ENTITY, partition_key=self.day, source=file.name, defaults=self.defaults)
+        if batch.table is not None:
+            table = batch.table.drop_columns([c for c in _LOAD_FIELDS if c in batch.table.column_names])
+            result = validate_table(TicketSale, table, **args)
+        else:
+            records = [{k: v for k, v in r.items() if k not in _LOAD_FIELDS} for r in batch.records]
+            result = validate_records(TicketSale, records, **args)
+        for reject in result.rejects.to_pylist():
+            rejects.append({**reject, "_reason": _short_reason(reject["error"])})
+
+        valid, at = result.valid, result.source_rows
+        known = pc.is_in(valid["concert_id"], value_set=self.known)
+        on_day = pc.equal(pc.cast(valid["sold_at"], pa.date32()), pa.scalar(self.day_value, pa.date32()))
+        good = pc.and_(known, on_day).to_numpy(zero_copy_only=False)
+        for i in np.flatnonzero(~good):
+            sale = valid.slice(int(i), 1).to_pylist()[0]
+            if not known[int(i)].as_py():
+                error, reason = f"concert_id {sale['concert_id']!r} is not a known concert", "unknown concert_id"
+            else:
+                sold_at = sale["sold_at"]
+                error = f"sold_at {sold_at.isoformat()} falls on {sold_at.date()} in UTC, not on {self.day}"
+                reason = "sold_at outside partition day"
+            rejects.append(self._reject(file.name, _raw(batch, int(at[i])), error, reason))
+        keep = valid.filter(pa.array(good))
+        n = keep.num_rows
+        return pa.Table.from_arrays(
+            [*keep.columns, pa.repeat(pa.scalar(self.day_value, pa.date32()), n), pa.repeat(pa.scalar(file.name), n),
+             pa.repeat(pa.scalar(index, pa.int32()), n), pa.array(batch.row_numbers()[at[good]])],
+            schema=_with_hidden(SALES_SCHEMA),
+        )
+
+    def _reject(self, source: str, record, error: str, reason: str) -> dict:
+        return {"entity": ENTITY, "partition_key": self.day, "source": source, "record": record_json(record),
+                "error": error, "rejected_at": self.loaded_at, "_reason": reason}
+
+    def finish(self, zone: LandingZone, files: list[LandingFile]) -> SalesPartition:
+        table = pa.concat_tables(self.parts) if self.parts else _with_hidden(SALES_SCHEMA).empty_table()
+        drop, clash_at, counts, copies = find_duplicates(table, [f for f in _FIELDS if f not in _LOAD_FIELDS])
+        if len(clash_at):
+            where = table.select(["_file", "_row", "sale_id"]).take(pa.array(clash_at)).to_pylist()
+            raw = _raw_rows(zone, files, self.paths, self.batch_rows, {(w["_file"], w["_row"]) for w in where})
+            for at, w in zip(clash_at, where):
+                record = raw.get((w["_file"], w["_row"])) or table.slice(int(at), 1).select(_FIELDS).to_pylist()[0]
+                error = f"sale_id {w['sale_id']!r} has {counts[w['sale_id']]} different records in this partition"
+                self.rejects.append(self._reject(files[w["_file"]].name, record, error, "conflicting sale_id"))
+        keep = np.ones(table.num_rows, dtype=bool)
+        keep[drop] = False
+        valid = table.filter(pa.array(keep)).select(SALES_SCHEMA.names).cast(SALES_SCHEMA)
+        stats = {
+            "files": len(files),
+            "unparseable_files": list(self.unparseable),
+            "rows_read": self.rows_read,
+            "valid": valid.num_rows,
+            "rejected": len(self.rejects),
+            "rejected_by_reason": dict(sorted(Counter(r["_reason"] for r in self.rejects).items())),
+            "duplicates_dropped": copies,
+        }
+        return SalesPartition(valid, rejects_table([{**r, "rejected_at": self.loaded_at} for r in self.rejects]), stats)
+
+
+# Exact copies are dropped; records sharing a sale_id but differing are all
+# rejected, since there is no telling which one is true.
+_NONE = np.zeros(0, dtype=np.int64)
+
+
+def find_duplicates(table: pa.Table, keys: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, int], int]:
+    """(positions to drop, positions of clashing records, records per clashing sale_id, copies dropped)."""
+    n = table.num_rows
+    if n == 0 or pc.count_distinct(table["sale_id"]).as_py() == n:
+        return _NONE, _NONE, {}, 0  # the common case costs one hash pass
+    rows = table.select(keys).append_column("_pos", pa.array(np.arange(n, dtype=np.int64)))
+    repeated = _more_than_once(rows)
+    candidates = rows.filter(pc.is_in(rows["sale_id"], value_set=repeated["sale_id"]))
+    firsts = _array(candidates.group_by(keys, use_threads=False).aggregate([("_pos", "min")])["_pos_min"])
+    is_first = pc.is_in(candidates["_pos"], value_set=firsts)
+    copies = candidates.filter(pc.invert(is_first))["_pos"].to_numpy()
+    distinct = candidates.filter(is_first)
+    clashing = _more_than_once(distinct)
+    clash = distinct.filter(pc.is_in(distinct["sale_id"], value_set=clashing["sale_id"]))["_pos"].to_numpy()
+    counts = dict(zip(clashing["sale_id"].to_pylist(), clashing["count_all"].to_pylist()))
+    return np.sort(np.concatenate([copies, clash])), np.sort(clash), counts, len(copies)
+
+
+def _more_than_once(rows: pa.Table) -> pa.Table:
+    counts = rows.group_by("sale_id", use_threads=False).aggregate([([], "count_all")])
+    found = counts.filter(pc.greater(counts["count_all"], 1))
+    return pa.table({"sale_id": _array(found["sale_id"]), "count_all": _array(found["count_all"])})
+
+
+def _array(column) -> pa.Array:
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _with_hidden(schema: pa.Schema) -> pa.Schema:
+    return pa.schema(list(schema) + list(_HIDDEN))
+
+
+_FIELD_IN_ERROR = re.compile(r"(?:^|; )([A-Za-z_]\w*)[\w.]*: ")
+
+
+def _short_reason(error: str) -> str:
+    """'quantity: Input ...; currency: Value error ...' -> 'invalid currency, quantity' (for stats)."""
+    names = sorted(set(_FIELD_IN_ERROR.findall(error)))
+    return f"invalid {', '.join(names)}" if names else "invalid record"
+
+
+def _raw(batch: Batch, i: int) -> dict:
+    """Row ``i`` of a batch as it arrived: the parsed line, or the cells of the table row."""
+    if batch.records is not None:
+        return batch.records[i]
+    return table_records(TicketSale, batch.table.slice(i, 1))[0]
+
+
+def _raw_rows(zone: LandingZone, files: list[LandingFile], paths: dict[int, str], batch_rows: int,
+              wanted: set[tuple[int, int]]) -> dict[tuple[int, int], dict]:
+    """Re-read the files holding the ``wanted`` (file, row number) rows, numbering rows as the load did."""
+    found = {}
+    for index in sorted({f for f, _ in wanted}):
+        rows = np.array(sorted(r for f, r in wanted if f == index), dtype=np.int64)
+        file = files[index]
+        batches = typed_batches(zone, file, batch_rows, _FIELDS, _TEXT) if paths[index] == "typed" else \
+            line_batches(zone, file, batch_rows)
+        try:
+            for batch in batches:
+                numbers = batch.row_numbers()
+                for i in np.flatnonzero(np.isin(numbers, rows)):
+                    found[(index, int(numbers[i]))] = _raw(batch, int(i))
+        except (pa.ArrowException, ValueError, OSError, UnparseableFile):
+            continue  # the file changed since it was loaded: the validated row stands in
+    return found

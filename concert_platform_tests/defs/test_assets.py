@@ -1,0 +1,124 @@
+"""Each asset function called directly, the way a user tests one asset in pytest."""
+
+import json
+
+import dagster as dg
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from concert_platform.defs.assets.catalog import artists, concerts, venues
+from concert_platform.defs.assets.features import artist_features, concert_demand_features, venue_features
+from concert_platform.defs.assets.sales import build_sales_assets
+from concert_platform.defs.assets.sources import (
+    EventWindow, musicbrainz_artists_raw, musicbrainz_query, spotify_artists_raw, ticketmaster_events_raw,
+)
+from concert_platform.defs.io_manager import ModelOutput
+from concert_platform.defs.partitions import daily_sales_partitions
+from concert_platform.defs.resources import (
+    LandingZoneResource, MusicBrainzResource, QualityResource, SpotifyResource, TicketmasterResource,
+)
+from concert_platform.settings import Settings
+
+from .conftest import DEMO_DATE, seed
+
+WORLD = {"demo_seed": 7, "demo_date": DEMO_DATE.isoformat()}
+
+
+@pytest.fixture(scope="module")
+def raw():
+    events = ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD))
+    mb = musicbrainz_artists_raw(dg.build_asset_context(), events, MusicBrainzResource(**WORLD))
+    sp = spotify_artists_raw(dg.build_asset_context(), events, mb, SpotifyResource(**WORLD))
+    return events, mb, sp
+
+
+def _split(results):
+    outputs = [r for r in results if isinstance(r, dg.Output)]
+    checks = {r.check_name: r for r in results if isinstance(r, dg.AssetCheckResult)}
+    assert len(outputs) == 1 and isinstance(outputs[0].value, ModelOutput)
+    return outputs[0], checks
+
+
+def test_raw_assets_keep_payloads_whole(raw):
+    events, mb, sp = raw
+    assert events.num_rows == len(set(events["source_id"].to_pylist())) > 1000
+    event = json.loads(events["payload"][0].as_py())
+    assert {"id", "dates", "_embedded"} <= set(event)
+    assert set(mb["kind"].to_pylist()) == {"artist", "url", "search_hit"}
+    assert set(sp["kind"].to_pylist()) <= {"artist", "search_hit"} and sp.num_rows > 100
+
+
+def test_a_narrow_window_asks_for_fewer_events():
+    narrow = ticketmaster_events_raw(dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10), TicketmasterResource(**WORLD))
+    wide = ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD))
+    assert 0 < narrow.num_rows < wide.num_rows
+
+
+def test_catalog_assets_validate_and_check(raw, tmp_path):
+    events, mb, sp = raw
+    quality = QualityResource()
+    artist_out, artist_checks = _split(list(artists(events, sp, mb, quality)))
+    assert artist_out.value.valid.num_rows >= 250
+    assert artist_checks["primary_key_unique"].passed and artist_checks["reject_rate_below_threshold"].passed
+    assert artist_out.metadata["ambiguous_matches"].value >= 1
+
+    venue_out, _ = _split(list(venues(dg.build_asset_context(), events, LandingZoneResource(url=str(tmp_path)), quality)))
+    assert venue_out.value.valid.num_rows == 150
+    assert venue_out.metadata["venues_with_capacity"].value == 0  # no reference file in an empty landing zone
+
+    concert_out, concert_checks = _split(list(concerts(events, artist_out.value.valid, venue_out.value.valid, quality)))
+    assert concert_out.value.valid.num_rows == events.num_rows
+    assert concert_checks["venue_id_resolves"].passed and concert_checks["artist_id_resolves"].passed
+
+
+def test_bad_capacity_rows_are_rejected_and_the_venue_keeps_unknown_capacity(raw, tmp_path):
+    events = raw[0]
+    venue_id = json.loads(events["payload"][0].as_py())["_embedded"]["venues"][0]["id"]
+    (tmp_path / "reference").mkdir()
+    (tmp_path / "reference" / "venue_capacities.csv").write_text(f"venue_id,capacity\n{venue_id},lots\nunknown-venue,500\n")
+    out, _ = _split(list(venues(dg.build_asset_context(), events, LandingZoneResource(url=str(tmp_path)), QualityResource())))
+    rejects = out.value.rejects.to_pylist()
+    assert [r["error"] for r in rejects] == ["capacity 'lots' is not a positive whole number"]
+    assert out.value.valid.num_rows == 150
+
+
+def test_ticket_sales_asset_on_one_partition(tmp_path, raw):
+    settings = Settings(_env_file=None, landing_url=str(tmp_path / "landing"), demo_date=DEMO_DATE)
+    _, days = seed(settings, days=1, per_day=1500)
+    ticket_sales, ticket_sales_daily = build_sales_assets(daily_sales_partitions(settings.sales_start_date))
+    known = pa.table({"concert_id": [json.loads(p)["id"] for p in raw[0]["payload"].to_pylist()]})
+    context = dg.build_asset_context(partition_key=days[0])
+    out, checks = _split(list(ticket_sales(context, known, LandingZoneResource(url=settings.landing_url), QualityResource())))
+    valid = out.value.valid
+    assert valid.num_rows > 1000 and set(valid["sale_date"].to_pylist()) == {pd.Timestamp(days[0]).date()}
+    assert out.value.rejects.num_rows > 0 and checks["primary_key_unique"].passed
+    daily = ticket_sales_daily(valid)
+    assert sum(daily["tickets"].to_pylist()) == sum(valid["quantity"].to_pylist())
+
+
+def test_an_empty_day_is_an_empty_partition(tmp_path):
+    ticket_sales, _ = build_sales_assets(daily_sales_partitions(Settings(_env_file=None).sales_start_date))
+    context = dg.build_asset_context(partition_key="2026-10-01")
+    out, checks = _split(list(ticket_sales(context, pa.table({"concert_id": ["c"]}), LandingZoneResource(url=str(tmp_path)), QualityResource())))
+    assert out.value.valid.num_rows == 0 and checks["reject_rate_below_threshold"].passed
+
+
+def test_feature_assets_run_without_any_sales_loaded():
+    concerts_df = pd.DataFrame([{"concert_id": "C", "artist_id": "A", "venue_id": "V", "status": "onsale", "local_date": None,
+                                 "onsale_start": None, "price_min": None, "price_max": None, "currency": None}])
+    venues_df = pd.DataFrame([{"venue_id": "V", "name": "n", "city": "c", "country": "DE", "capacity": 10}])
+    demand = concert_demand_features(concerts_df, venues_df, pd.DataFrame())
+    assert demand["tickets_sold"].tolist() == [0]
+    artists_df = pd.DataFrame([{"artist_id": "A", "name": "a", "popularity": None, "followers": None, "match_method": "unmatched"}])
+    assert artist_features(artists_df, venues_df, demand)["concerts"].tolist() == [1]
+    assert venue_features(venues_df, demand)["concerts"].tolist() == [1]
+
+
+def test_lucene_queries_escape_special_characters():
+    assert musicbrainz_query('AC/DC "live"') == 'artist:"AC\\/DC \\"live\\""'
+
+
+def test_live_credentials_without_a_live_client_fail_clearly():
+    with pytest.raises(RuntimeError, match="unset TICKETMASTER_API_KEY"):
+        TicketmasterResource(api_key="k").client()

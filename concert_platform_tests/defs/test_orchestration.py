@@ -1,0 +1,103 @@
+"""The landing-zone sensor, the schedules and the jobs, evaluated the way the daemon does."""
+
+from datetime import datetime, timezone
+
+import dagster as dg
+import pytest
+
+from concert_platform.defs.build import build_definitions
+from concert_platform.defs.resources import LandingZoneResource
+from concert_platform.settings import Settings
+from concert_platform.sources.landing import LandingZone
+from concert_platform.storage.filesystem import open_location
+
+@pytest.fixture
+def landing(tmp_path):
+    return LandingZoneResource(url=str(tmp_path / "landing"))
+
+
+@pytest.fixture
+def defs(tmp_path):
+    return build_definitions(Settings(_env_file=None, lake_url=str(tmp_path / "lake"), landing_url=str(tmp_path / "landing"),
+                                      warehouse_url=f"duckdb:///{tmp_path}/w.duckdb"))
+
+
+@pytest.fixture
+def sensor(defs):
+    return defs.resolve_sensor_def("landing_zone_sensor")
+
+
+def _drop(resource: LandingZoneResource, day: str, name: str, body: bytes = b'{"sale_id": "1"}\n') -> None:
+    zone = LandingZone(open_location(resource.url))
+    zone.write_bytes(zone.location.path("ticket_sales", day, name), body)
+
+
+def _evaluate(sensor, landing, cursor=None, defs=None):
+    context = dg.build_sensor_context(cursor=cursor, resources={"landing": landing}, definitions=defs)
+    result = sensor.evaluate_tick(context)
+    return result, result.cursor
+
+
+def test_sensor_requests_a_run_per_new_day_then_nothing(landing, sensor, defs):
+    _drop(landing, "2026-10-01", "web.jsonl")
+    _drop(landing, "2026-10-01", "mobile.csv", b"sale_id\n1\n")
+    _drop(landing, "2026-10-02", "web.jsonl")
+    _drop(landing, "2026-10-02", "notes.txt")  # not a sale file: ignored
+    result, cursor = _evaluate(sensor, landing, defs=defs)
+    assert sorted(r.partition_key for r in result.run_requests) == ["2026-10-01", "2026-10-02"]
+    assert len({r.run_key for r in result.run_requests}) == 2
+
+    again, cursor_again = _evaluate(sensor, landing, cursor, defs)
+    assert not again.run_requests and again.skip_message
+    assert cursor_again in (None, cursor)
+
+
+def test_sensor_reacts_to_a_changed_file_and_a_new_file_only(landing, sensor, defs):
+    _drop(landing, "2026-10-01", "web.jsonl")
+    _drop(landing, "2026-10-02", "web.jsonl")
+    _, cursor = _evaluate(sensor, landing, defs=defs)
+
+    _drop(landing, "2026-10-01", "web.jsonl", b'{"sale_id": "1"}\n{"sale_id": "2"}\n')  # re-uploaded, changed
+    changed, cursor = _evaluate(sensor, landing, cursor, defs)
+    assert [r.partition_key for r in changed.run_requests] == ["2026-10-01"]
+
+    _drop(landing, "2026-10-03", "partner.parquet", b"PAR1")
+    new, cursor = _evaluate(sensor, landing, cursor, defs)
+    assert [r.partition_key for r in new.run_requests] == ["2026-10-03"]
+    assert not _evaluate(sensor, landing, cursor, defs)[0].run_requests
+
+
+def test_sensor_ignores_days_outside_the_partitions(landing, sensor, defs):
+    _drop(landing, "2019-05-01", "web.jsonl")
+    result, _ = _evaluate(sensor, landing, defs=defs)
+    assert not result.run_requests
+
+
+def test_definitions_load_with_jobs_schedules_and_sensor(defs):
+    dg.Definitions.validate_loadable(defs)
+    for job in ("catalog_job", "features_job", "ticket_sales_job"):
+        assert defs.resolve_job_def(job)
+    assert defs.resolve_schedule_def("ticket_sales_schedule") and defs.resolve_schedule_def("catalog_schedule")
+    assert defs.resolve_sensor_def("landing_zone_sensor")
+    keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
+    assert {"ticketmaster_events_raw", "spotify_artists_raw", "musicbrainz_artists_raw", "artists", "venues", "concerts",
+            "ticket_sales", "ticket_sales_daily", "concert_demand_features", "artist_features", "venue_features"} <= keys
+    sales = defs.resolve_assets_def("ticket_sales")
+    assert sales.backfill_policy == dg.BackfillPolicy.multi_run(1)
+    assert defs.resolve_assets_def("ticketmaster_events_raw").op.retry_policy is not None
+
+
+def test_the_nightly_schedule_loads_yesterday(defs):
+    schedule = defs.resolve_schedule_def("ticket_sales_schedule")
+    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 15, 1, 0, tzinfo=timezone.utc),
+                                        repository_def=defs.get_repository_def())
+    [request] = schedule.evaluate_tick(context).run_requests
+    assert request.partition_key == "2026-10-14"
+
+
+def test_the_module_level_defs_read_settings_only_when_loaded(monkeypatch, tmp_path):
+    monkeypatch.setenv("CONCERT_LAKE_URL", str(tmp_path / "from-env"))
+    import concert_platform.definitions as module
+
+    defs = module.defs() if callable(module.defs) else module.defs
+    assert defs.resolve_job_def("catalog_job")
