@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import time
+import warnings
 from collections import Counter
 from datetime import timedelta
 
@@ -70,6 +71,7 @@ def print_summary(settings: Settings) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is marked beta
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--days", type=int, default=14, help="days of demo sales to seed, ending yesterday")
     parser.add_argument("--seed-only", action="store_true", help="only write the landing-zone files")

@@ -19,10 +19,9 @@ import pyarrow.compute as pc
 
 from concert_platform.defs.metadata import table_metadata
 from concert_platform.defs.resources import LakeResource, WarehouseResource
-from concert_platform.storage.warehouse import Replace
+from concert_platform.storage.publish import REJECTS_TABLE, publish
 from concert_platform.validation import REJECTS_SCHEMA
 
-REJECTS_TABLE = "rejected_records"
 # Asset metadata key naming the column that holds a daily partition's date.
 PARTITION_COLUMN = "partition_column"
 
@@ -55,14 +54,10 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         valid, rejects = (obj.valid, obj.rejects) if isinstance(obj, ModelOutput) else (to_arrow(obj), None)
         where = self._partition_filter(context, valid, partition)
 
-        lake = self.lake.lake()
-        written = lake.write(name, valid, partition)
-        operations = [Replace(name, valid, where)]
-        if rejects is not None:
-            lake.write(f"{REJECTS_TABLE}/{name}", rejects, partition)
-            operations.append(Replace(REJECTS_TABLE, rejects.cast(REJECTS_SCHEMA), {"entity": name, "partition_key": partition or ""}))
         warehouse = self.warehouse.warehouse()
-        warehouse.load(operations)
+        if rejects is not None:
+            rejects = rejects.cast(REJECTS_SCHEMA)
+        written = publish(self.lake.lake(), warehouse, name, valid, partition=partition, where=where, rejects=rejects)
 
         context.add_output_metadata(
             {

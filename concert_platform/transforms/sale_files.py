@@ -1,16 +1,18 @@
 """Reading landing-zone sale files as bounded Arrow batches.
 
-Two paths per file. The typed path streams the file through pyarrow's
-readers (JSON lines, CSV with every column as text, Parquet row groups) and
-is the fast one. JSON that pyarrow refuses (a line that is not JSON, a key
-whose type changes mid-file) is re-read line by line: each line is parsed on
-its own, so one bad line costs one reject, not the file. Both paths number
-rows the same way on every read, which lets a caller fetch a raw row again.
+CSV (every column as text) and Parquet stream through pyarrow's readers.
+JSON lines are cut into byte chunks of whole lines, each read by pyarrow on
+its own; a chunk pyarrow refuses (a line that is not JSON, a key whose type
+changes inside it) is parsed line by line, so one bad line costs one reject,
+not the file. Rows are numbered the same way on every read, which lets a
+caller fetch a raw row again later.
 """
 
 from __future__ import annotations
 
 import json
+import queue
+import threading
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Iterable, Iterator, Optional
@@ -25,6 +27,7 @@ from concert_platform.sources.landing import LandingFile, LandingZone
 
 _BYTES_PER_ROW = 256  # sizes read blocks so a batch holds roughly batch_rows rows
 _MIN_BLOCK, _MAX_BLOCK = 64 << 10, 256 << 20
+_JSON_CHUNK, _PROBE = 16 << 20, 64 << 10
 
 
 class UnparseableFile(Exception):
@@ -59,78 +62,151 @@ class Batch:
         return np.arange(self.first, self.first + self.num_rows, dtype=np.int64)
 
 
-def typed_batches(zone: LandingZone, file: LandingFile, batch_rows: int, expected: Iterable[str],
-                  text_fields: Iterable[str] = ()) -> Iterator[Batch]:
-    """The fast path. Raises pyarrow's error if the file defeats the typed reader.
+def sale_batches(zone: LandingZone, file: LandingFile, batch_rows: int, expected: Iterable[str],
+                 text_fields: Iterable[str] = ()) -> Iterator[Batch]:
+    """A file's rows in batches of at most ``batch_rows``, numbered the same way on every read.
 
-    ``expected`` are the field names a header must share at least one of;
-    ``text_fields`` are read from JSON as text, because pyarrow would turn
-    "2025-10-03T01:00:00Z" into a timestamp without its zone.
+    ``expected`` are field names a CSV or Parquet header must share at least
+    one of; ``text_fields`` are read from JSON as text, because pyarrow would
+    turn "2025-10-03T01:00:00Z" into a timestamp without its zone. Raises
+    UnparseableFile, or pyarrow's error, when the file cannot be read at all.
     """
-    block = min(max(batch_rows * _BYTES_PER_ROW, _MIN_BLOCK), _MAX_BLOCK)
-    if file.format == "parquet":
-        parquet = pq.ParquetFile(zone.location.filesystem.open_input_file(file.path))
-        _require_columns(file, parquet.schema_arrow.names, expected)
-        reader: Iterable = parquet.iter_batches(batch_size=batch_rows)
-        bad_rows: list[BadRow] = []
-    elif file.format == "csv":
-        with zone.open(file.path) as stream:  # first pass reads the header only
+    if file.format == "jsonl":
+        yield from _json_batches(zone, file, batch_rows, text_fields)
+    elif file.format == "parquet":
+        with zone.location.filesystem.open_input_file(file.path) as source:  # Parquet needs random access
+            parquet = pq.ParquetFile(source)
+            _require_columns(file, parquet.schema_arrow.names, expected)
+            yield from _sliced(parquet.iter_batches(batch_size=batch_rows), batch_rows, [])
+    else:
+        with zone.open(file.path) as stream:  # a first pass reads the header only
             names = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=_MIN_BLOCK),
                                    parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip")).schema.names
         _require_columns(file, names, expected)
-        bad_rows = []
-        reader = pacsv.open_csv(
-            zone.open(file.path),
-            read_options=pacsv.ReadOptions(block_size=block, use_threads=False),  # so bad rows know their line
-            parse_options=pacsv.ParseOptions(invalid_row_handler=_collect_into(bad_rows)),
-            # Everything as text: inference on the first block breaks on a later
-            # one; the validator converts text exactly. An empty cell is absent.
-            convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                 strings_can_be_null=True, quoted_strings_can_be_null=False),
-        )
-    else:
-        explicit = pa.schema([(name, pa.string()) for name in text_fields])
-        reader = pajson.open_json(zone.open(file.path), read_options=pajson.ReadOptions(block_size=block),
-                                  parse_options=pajson.ParseOptions(explicit_schema=explicit))
-        bad_rows = []
+        bad_rows: list[BadRow] = []
+        with zone.open(file.path) as stream:
+            reader = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=_block(batch_rows), use_threads=False),  # bad rows get a line
+                parse_options=pacsv.ParseOptions(invalid_row_handler=_collect_into(bad_rows)),
+                # Everything as text: inference on the first block breaks on a later
+                # one; the validator converts text exactly. An empty cell is absent.
+                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
+                                                     strings_can_be_null=True, quoted_strings_can_be_null=False),
+            )
+            yield from _sliced(reader, batch_rows, bad_rows)
+
+
+def _sliced(reader: Iterable[pa.RecordBatch], batch_rows: int, bad_rows: list[BadRow]) -> Iterator[Batch]:
+    """Reader batches cut to batch_rows, carrying the bad rows met so far."""
     first = 0
     for record_batch in reader:
         table = pa.Table.from_batches([record_batch])
-        for start in range(0, max(table.num_rows, 1), batch_rows):
-            piece = table.slice(start, batch_rows)
-            yield Batch(first, piece, bad_rows=bad_rows[:])
+        for start in range(0, table.num_rows, batch_rows):
+            yield Batch(first + start, table.slice(start, batch_rows), bad_rows=bad_rows[:])
             bad_rows.clear()
-            first += piece.num_rows
+        first += table.num_rows
     if bad_rows:
-        yield Batch(first, None, [], bad_rows)
+        yield Batch(first, None, [], bad_rows[:])
 
 
-def line_batches(zone: LandingZone, file: LandingFile, batch_rows: int) -> Iterator[Batch]:
-    """The per-line path for JSON lines: every line parsed on its own."""
-    first, records, bad = 0, [], []
-    with zone.open(file.path) as stream:
-        for number, line in enumerate(_lines(stream), start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except ValueError:  # includes bad UTF-8
-                bad.append(BadRow(number, _text(line), "invalid JSON line", f"line {number} is not valid JSON"))
-                continue
-            if not isinstance(record, dict):
-                bad.append(BadRow(number, _text(line), "invalid JSON line", f"line {number} is not a JSON object"))
-                continue
-            records.append(record)
-            if len(records) >= batch_rows:
-                yield from _split_by_types(first, records, bad)
-                first, records, bad = first + len(records), [], []
-    if records or bad:
-        yield from _split_by_types(first, records, bad)
+def _json_batches(zone: LandingZone, file: LandingFile, batch_rows: int, text_fields: Iterable[str]) -> Iterator[Batch]:
+    """JSON lines, one chunk of whole lines at a time. Each chunk gets its own
+    pyarrow read (so a key that is null early and text later, or whose type
+    differs between chunks, is no problem: pyarrow's streaming reader fixes
+    the types at the first block); a chunk pyarrow refuses is parsed line by line."""
+    options = pajson.ParseOptions(explicit_schema=pa.schema([(name, pa.string()) for name in text_fields]))
+    # 16 MiB chunks read fastest (pyarrow parses a chunk's blocks in parallel).
+    size = min(_block(batch_rows), _JSON_CHUNK)
+    with zone.location.filesystem.open_input_file(file.path) as source:
+        lines = _LineCounter(source)
+        for number, (start, chunk) in enumerate(_chunks(source, size)):
+            base = number << 32  # row numbers: chunk, then row within it
+            yield from _parsed(chunk, lambda: lines.line_at(start), base, options, batch_rows)
+
+
+def _parsed(chunk: bytes, first_line, base: int, options, batch_rows: int) -> Iterator[Batch]:
+    """A run of lines through pyarrow; if it refuses, halve the run until the
+    failing pieces are a few lines, and parse only those line by line. One bad
+    line in a million then costs a few extra reads, not a million json.loads."""
+    try:
+        table = pajson.read_json(pa.BufferReader(chunk), parse_options=options)
+    except (pa.ArrowException, ValueError):
+        table = None
+    if table is not None:
+        for first in range(0, table.num_rows, batch_rows):
+            yield Batch(base + first, table.slice(first, batch_rows))
+        return
+    middle = chunk.find(b"\n", len(chunk) // 2) + 1
+    if chunk.count(b"\n", 0, len(chunk)) <= _LINE_BY_LINE or middle in (0, len(chunk)):
+        yield from _line_batches(chunk, first_line(), base, batch_rows)
+        return
+    skipped = chunk.count(b"\n", 0, middle)
+    yield from _parsed(chunk[:middle], first_line, base, options, batch_rows)
+    yield from _parsed(chunk[middle:], lambda: first_line() + skipped, base + skipped, options, batch_rows)
+
+
+# Below this many lines a refused piece is parsed line by line.
+_LINE_BY_LINE = 64
+
+
+def _chunks(source, size: int) -> Iterator[tuple[int, bytes]]:
+    """(offset, bytes) of consecutive runs of whole lines, about ``size`` bytes each."""
+    total, start = source.size(), 0
+    while start < total:
+        end = min(start + size, total)
+        while end < total:  # extend to the end of the line the cut falls in
+            probe = source.read_at(min(_PROBE, total - end), end)
+            newline = probe.find(b"\n")
+            if newline >= 0:
+                end += newline + 1
+                break
+            end += len(probe)
+        yield start, source.read_at(end - start, start)
+        start = end
+
+
+class _LineCounter:
+    """Line numbers for offsets, counted only when a chunk needs them (rarely)."""
+
+    def __init__(self, source):
+        self.source, self.offset, self.line = source, 0, 1
+
+    def line_at(self, offset: int) -> int:
+        while self.offset < offset:
+            piece = self.source.read_at(min(_JSON_CHUNK, offset - self.offset), self.offset)
+            self.line += piece.count(b"\n")
+            self.offset += len(piece)
+        return self.line
+
+
+def _line_batches(chunk: bytes, first_line: int, base: int, batch_rows: int) -> Iterator[Batch]:
+    records, bad = [], []
+    for number, line in enumerate(chunk.split(b"\n"), start=first_line):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except ValueError:  # includes bad UTF-8
+            bad.append(BadRow(number, _text(line), "invalid JSON line", f"line {number} is not valid JSON"))
+            continue
+        if not isinstance(record, dict):
+            bad.append(BadRow(number, _text(line), "invalid JSON line", f"line {number} is not a JSON object"))
+            continue
+        records.append(record)
+    for start in range(0, max(len(records), 1), batch_rows):
+        yield from _split_by_types(base + start, records[start : start + batch_rows], bad if start == 0 else [])
+
+
+def _block(batch_rows: int) -> int:
+    return min(max(batch_rows * _BYTES_PER_ROW, _MIN_BLOCK), _MAX_BLOCK)
 
 
 def _split_by_types(first: int, records: list[dict], bad: list[BadRow]) -> Iterator[Batch]:
     """Records as tables; when a key's type varies, one table per combination of types,
     so a file mixing "89.50" and 89.5 still takes the column-wise path."""
+    if not records and not bad:
+        return
     table, clashing = records_table(records)
     if not clashing:
         yield Batch(first, table, records, bad)
@@ -183,13 +259,46 @@ def _collect_into(bad_rows: list[BadRow]):
     return handler
 
 
-def _lines(stream, chunk: int = 1 << 20) -> Iterator[bytes]:
-    rest = b""
-    while data := stream.read(chunk):
-        *lines, rest = (rest + data).split(b"\n")
-        yield from lines
-    if rest:
-        yield rest
+def prefetched(batches: Iterator[Batch], depth: int = 1) -> Iterator[Batch]:
+    """Read the next batch in a thread while the caller validates this one: both
+    parsing and Arrow compute release the GIL, so two cores both work. At most
+    ``depth`` batches wait, which keeps memory bounded."""
+    waiting: queue.Queue = queue.Queue(maxsize=depth)
+    stop, done = threading.Event(), object()
+
+    def hand_over(item) -> bool:
+        while not stop.is_set():
+            try:
+                waiting.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def read() -> None:
+        try:
+            for batch in batches:
+                if not hand_over(batch):
+                    return
+            hand_over(done)
+        except BaseException as exc:  # re-raised in the caller's thread
+            hand_over(_Failed(exc))
+
+    reader = threading.Thread(target=read, name="sale-file-reader", daemon=True)
+    reader.start()
+    try:
+        while (item := waiting.get()) is not done:
+            if isinstance(item, _Failed):
+                raise item.exc
+            yield item
+    finally:
+        stop.set()
+        reader.join()
+
+
+@dataclass
+class _Failed:
+    exc: BaseException
 
 
 def _text(line: bytes) -> str:

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from concert_platform.models import TicketSale
-from concert_platform.models.base import utc_now
+from concert_platform.models import base as model_base
 from concert_platform.sources.landing import LandingFile, LandingZone
-from concert_platform.transforms.sale_files import Batch, UnparseableFile, line_batches, typed_batches
+from concert_platform.transforms.sale_files import Batch, UnparseableFile, prefetched, sale_batches
 from concert_platform.validation import (
     arrow_schema,
     model_plan,
@@ -57,11 +57,11 @@ def load_sales_partition(
     loaded_at: Optional[datetime] = None,
 ) -> SalesPartition:
     """``loaded_at`` (default: now) stamps created_at, updated_at and rejected_at alike."""
-    run = _Load(day, known_concert_ids, loaded_at or utc_now(), batch_rows)
+    run = _Load(day, known_concert_ids, loaded_at or model_base.utc_now(), batch_rows)
     files = zone.sale_files(day)
     for index, file in enumerate(files):
         run.load_file(zone, index, file)
-    return run.finish(zone, files)
+    return run.finish(files)
 
 
 class _Load:
@@ -75,7 +75,6 @@ class _Load:
         self.defaults = dict.fromkeys(_LOAD_FIELDS, loaded_at)
         self.parts: list[pa.Table] = []
         self.rejects: list[dict] = []
-        self.paths: dict[int, str] = {}  # file index -> "typed" | "lines": how its rows were numbered
         self.unparseable: list[str] = []
         self.rows_read = 0
 
@@ -84,20 +83,14 @@ class _Load:
         # failure half-way never leaves half a file behind.
         parts, rejects = [], []
         try:
-            path, rows = "typed", self._read(index, file, typed_batches(zone, file, self.batch_rows, _FIELDS, _TEXT),
-                                            parts, rejects)
-        except UnparseableFile as exc:
-            return self._unparseable(file, str(exc))
-        except (pa.ArrowException, ValueError, OSError) as exc:
-            if file.format != "jsonl":
-                return self._unparseable(file, " ".join(str(exc).split()))
-            parts, rejects = [], []
-            path, rows = "lines", self._read(index, file, line_batches(zone, file, self.batch_rows), parts, rejects)
-            if rows and len(rejects) == rows and all(r["_reason"] == "invalid JSON line" for r in rejects):
-                return self._unparseable(file, f"not JSON lines: {' '.join(str(exc).split())}")
+            batches = prefetched(sale_batches(zone, file, self.batch_rows, _FIELDS, _TEXT))
+            rows = self._read(index, file, batches, parts, rejects)
+        except (UnparseableFile, pa.ArrowException, ValueError, OSError) as exc:
+            return self._unparseable(file, " ".join(str(exc).split()))
+        if rows and len(rejects) == rows and all(r["_reason"] == "invalid JSON line" for r in rejects):
+            return self._unparseable(file, "no line is a JSON object")
         self.parts += parts
         self.rejects += rejects
-        self.paths[index] = path
         self.rows_read += rows
 
     def _unparseable(self, file: LandingFile, error: str) -> None:
@@ -152,19 +145,22 @@ class _Load:
         return {"entity": ENTITY, "partition_key": self.day, "source": source, "record": record_json(record),
                 "error": error, "rejected_at": self.loaded_at, "_reason": reason}
 
-    def finish(self, zone: LandingZone, files: list[LandingFile]) -> SalesPartition:
+    def finish(self, files: list[LandingFile]) -> SalesPartition:
         table = pa.concat_tables(self.parts) if self.parts else _with_hidden(SALES_SCHEMA).empty_table()
         drop, clash_at, counts, copies = find_duplicates(table, [f for f in _FIELDS if f not in _LOAD_FIELDS])
         if len(clash_at):
-            where = table.select(["_file", "_row", "sale_id"]).take(pa.array(clash_at)).to_pylist()
-            raw = _raw_rows(zone, files, self.paths, self.batch_rows, {(w["_file"], w["_row"]) for w in where})
-            for at, w in zip(clash_at, where):
-                record = raw.get((w["_file"], w["_row"])) or table.slice(int(at), 1).select(_FIELDS).to_pylist()[0]
+            # The validated row stands in for the raw line: re-reading the files
+            # to recover the original text would cost a second full parse.
+            clashing = table.take(pa.array(clash_at))
+            records = clashing.select([f for f in _FIELDS if f not in _LOAD_FIELDS]).to_pylist()
+            for w, record in zip(clashing.select(["_file", "sale_id"]).to_pylist(), records):
                 error = f"sale_id {w['sale_id']!r} has {counts[w['sale_id']]} different records in this partition"
                 self.rejects.append(self._reject(files[w["_file"]].name, record, error, "conflicting sale_id"))
-        keep = np.ones(table.num_rows, dtype=bool)
-        keep[drop] = False
-        valid = table.filter(pa.array(keep)).select(SALES_SCHEMA.names).cast(SALES_SCHEMA)
+        if len(drop):
+            keep = np.ones(table.num_rows, dtype=bool)
+            keep[drop] = False
+            table = table.filter(pa.array(keep))
+        valid = table.select(SALES_SCHEMA.names)
         stats = {
             "files": len(files),
             "unparseable_files": list(self.unparseable),
@@ -185,10 +181,10 @@ _NONE = np.zeros(0, dtype=np.int64)
 def find_duplicates(table: pa.Table, keys: list[str]) -> tuple[np.ndarray, np.ndarray, dict[str, int], int]:
     """(positions to drop, positions of clashing records, records per clashing sale_id, copies dropped)."""
     n = table.num_rows
-    if n == 0 or pc.count_distinct(table["sale_id"]).as_py() == n:
+    repeated = _more_than_once(table.select(["sale_id"])) if n else None
+    if repeated is None or repeated.num_rows == 0:
         return _NONE, _NONE, {}, 0  # the common case costs one hash pass
     rows = table.select(keys).append_column("_pos", pa.array(np.arange(n, dtype=np.int64)))
-    repeated = _more_than_once(rows)
     candidates = rows.filter(pc.is_in(rows["sale_id"], value_set=repeated["sale_id"]))
     firsts = _array(candidates.group_by(keys, use_threads=False).aggregate([("_pos", "min")])["_pos_min"])
     is_first = pc.is_in(candidates["_pos"], value_set=firsts)
@@ -228,22 +224,3 @@ def _raw(batch: Batch, i: int) -> dict:
     if batch.records is not None:
         return batch.records[i]
     return table_records(TicketSale, batch.table.slice(i, 1))[0]
-
-
-def _raw_rows(zone: LandingZone, files: list[LandingFile], paths: dict[int, str], batch_rows: int,
-              wanted: set[tuple[int, int]]) -> dict[tuple[int, int], dict]:
-    """Re-read the files holding the ``wanted`` (file, row number) rows, numbering rows as the load did."""
-    found = {}
-    for index in sorted({f for f, _ in wanted}):
-        rows = np.array(sorted(r for f, r in wanted if f == index), dtype=np.int64)
-        file = files[index]
-        batches = typed_batches(zone, file, batch_rows, _FIELDS, _TEXT) if paths[index] == "typed" else \
-            line_batches(zone, file, batch_rows)
-        try:
-            for batch in batches:
-                numbers = batch.row_numbers()
-                for i in np.flatnonzero(np.isin(numbers, rows)):
-                    found[(index, int(numbers[i]))] = _raw(batch, int(i))
-        except (pa.ArrowException, ValueError, OSError, UnparseableFile):
-            continue  # the file changed since it was loaded: the validated row stands in
-    return found

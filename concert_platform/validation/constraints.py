@@ -57,7 +57,7 @@ def satisfies(spec: FieldSpec, values: pa.Array, now: datetime) -> np.ndarray:
     elif kind == "list":
         ok &= _lengths_ok(spec, pc.list_value_length(values))
         items = pc.list_flatten(values)
-        bad_items = ~(_text_ok(spec.item, items) & present(items))
+        bad_items = ~satisfies(spec.item, items, now)
         ok[pc.list_parent_indices(values).to_numpy()[bad_items]] = False
     elif kind == "int":
         ints = np.where(ok, pc.fill_null(values, 0).to_numpy(zero_copy_only=False), 0)

@@ -27,8 +27,7 @@ _DATE = r"(?:1[0-9]{3}|[2-8][0-9]{3}|9[0-8][0-9]{2})-(?:0[1-9]|1[0-2])-(?:0[1-9]
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
 _OFFSET = r"(?:Z|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 _DATETIME = f"^{_DATE}T{_CLOCK}{_OFFSET}$"
-_NO_SUCH_DAY = r"^[0-9]{4}-(?:02-3[01]|(?:0[469]|11)-31)"
-_FEB_29 = r"^[0-9]{4}-02-29"
+_ODD_DAY = r"^[0-9]{4}-(?:02-(?:29|3[01])|(?:0[469]|11)-31)"  # days that exist in no month or some years
 _LEAP_FEB_29 = r"^(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:[02468][048]|[13579][26])00)-02-29"
 _US_PER = {"s": 1_000_000, "ms": 1_000, "us": 1}
 _PY_MIN_US, _PY_MAX_US = -62_135_596_800_000_000 + 86_400_000_000, 253_402_214_400_000_000 - 86_400_000_000
@@ -228,8 +227,10 @@ def _date(spec: FieldSpec, col: pa.Array) -> Converted:
 
 def _real_days(text: pa.Array, ok: np.ndarray) -> np.ndarray:
     """Drop 31 April, 30 February and 29 February of common years."""
-    ok &= ~_regex(text, _NO_SUCH_DAY)
-    return ok & ~(_regex(text, _FEB_29) & ~_regex(text, _LEAP_FEB_29))
+    odd = _regex(text, _ODD_DAY)
+    if odd.any():
+        ok &= ~(odd & ~_regex(text, _LEAP_FEB_29))
+    return ok
 
 
 def _time(spec: FieldSpec, col: pa.Array) -> Converted:

@@ -192,6 +192,7 @@ def _base(tp: Any, spec: FieldSpec) -> None:
     elif get_origin(tp) is list and len(get_args(tp)) == 1:
         item = FieldSpec(f"{spec.name}[]")
         _describe(get_args(tp)[0], [], item)
+        _vet(item)
         if item.kind != "str" or item.nullable:
             raise TypeError(f"{spec.name}: only list[str] maps to Arrow")
         spec.kind, spec.item, spec.arrow_type = "list", item, pa.list_(pa.string())

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel
 
-from concert_platform.models.base import utc_now
+from concert_platform.models import base as model_base
 from concert_platform.validation.constraints import MISSING, check_column
 from concert_platform.validation.convert import present
 from concert_platform.validation.records import (
@@ -63,9 +63,10 @@ def validate_table(
 
 
 def table_records(model: type[BaseModel], table: pa.Table) -> list[dict]:
-    """The records a table stands for: a null cell of a field that has a default
-    (or of an extra column) is an absent key, so the model applies the default."""
-    keep_nulls = {f.name for f in model_plan(model).fields if not f.has_default}
+    """The records a table stands for. Arrow cannot tell a null cell from an absent
+    key, so a null is absent (the model applies the default, or says "Field
+    required") except in a required Optional field, where None is the value."""
+    keep_nulls = {f.name for f in model_plan(model).fields if f.nullable and not f.has_default}
     names = table.column_names
     if not names:
         return [{} for _ in range(table.num_rows)]
@@ -93,7 +94,8 @@ def _python_value(scalar: pa.Scalar):
 
 def _column_wise(plan: ModelPlan, table: pa.Table, overrides: Mapping[str, Any]) -> tuple[list, np.ndarray]:
     n = table.num_rows
-    now = utc_now()
+    # Through the module, so a test that freezes base.utc_now freezes this bound too.
+    now = model_base.utc_now()
     names = set(table.column_names)
     ok = np.ones(n, dtype=bool)
     arrays = []
