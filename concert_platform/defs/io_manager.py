@@ -19,7 +19,7 @@ import pyarrow.compute as pc
 
 from concert_platform.defs.metadata import table_metadata
 from concert_platform.defs.resources import LakeResource, WarehouseResource
-from concert_platform.storage.publish import REJECTS_TABLE, publish
+from concert_platform.storage.publish import publish
 from concert_platform.validation import REJECTS_SCHEMA
 
 # Asset metadata key naming the column that holds a daily partition's date.

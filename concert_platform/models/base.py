@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Optional
 from zoneinfo import available_timezones
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from concert_platform.models.codes import ISO_3166_ALPHA2, ISO_4217
 
@@ -60,6 +60,16 @@ class DateBetween:
         if not self.earliest <= value <= self.latest:
             raise ValueError(f"{value.isoformat()} is outside {self.earliest.isoformat()}..{self.latest.isoformat()}")
         return value
+
+
+def condense(exc: ValidationError) -> str:
+    """Pydantic's errors on one line: 'quantity: Input should be ...; currency: Value error, ...'."""
+    parts = []
+    for err in exc.errors(include_url=False, include_context=False, include_input=False):
+        where = ".".join(str(p) for p in err["loc"])
+        message = " ".join(str(err["msg"]).split())
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
 
 
 _IANA_TIMEZONES = frozenset(available_timezones())

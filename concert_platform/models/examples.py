@@ -8,6 +8,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ValidationError
 
 from concert_platform.models import Artist, Concert, TicketSale, Venue
+from concert_platform.models.base import condense
 
 
 def _example(model: type[BaseModel]) -> dict:
@@ -48,7 +49,7 @@ def error_message(model: type[BaseModel], record: dict) -> str | None:
     try:
         model.model_validate(record)
     except ValidationError as error:
-        return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'record'}: {e['msg']}" for e in error.errors())
+        return condense(error)
     return None
 
 

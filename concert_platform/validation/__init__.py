@@ -8,7 +8,6 @@ other row goes through ``model_validate``, which decides and words the error.
 from concert_platform.validation.records import (
     REJECTS_SCHEMA,
     ValidationResult,
-    condense,
     models_to_table,
     record_json,
     rejects_table,
@@ -21,7 +20,6 @@ __all__ = [
     "REJECTS_SCHEMA",
     "ValidationResult",
     "arrow_schema",
-    "condense",
     "model_plan",
     "models_to_table",
     "record_json",

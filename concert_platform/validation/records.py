@@ -18,6 +18,7 @@ import numpy as np
 import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 
+from concert_platform.models.base import condense
 from concert_platform.validation.schema import ModelPlan, arrow_schema, model_plan
 
 REJECTS_SCHEMA = pa.schema(
@@ -103,16 +104,6 @@ def batch_overrides(plan: ModelPlan, defaults: Optional[Mapping[str, Any]]) -> d
     if defaults:
         raise ValueError(f"{plan.model.__name__} has no field {', '.join(defaults)}")
     return out
-
-
-def condense(exc: ValidationError) -> str:
-    """Pydantic's errors on one line: 'quantity: Input should be ...; currency: Value error, ...'."""
-    parts = []
-    for err in exc.errors(include_url=False, include_context=False, include_input=False):
-        where = ".".join(str(p) for p in err["loc"])
-        message = " ".join(str(err["msg"]).split())
-        parts.append(f"{where}: {message}" if where else message)
-    return "; ".join(parts)
 
 
 def reject_factory(entity: str, partition_key: str, source: Optional[str], rejected_at: Optional[datetime] = None):
