@@ -101,3 +101,15 @@ def test_the_module_level_defs_read_settings_only_when_loaded(monkeypatch, tmp_p
 
     defs = module.defs() if callable(module.defs) else module.defs
     assert defs.resolve_job_def("catalog_job")
+
+
+def test_dg_loads_the_project_from_pyproject():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    dg_cli = Path(sys.executable).parent / "dg"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([str(dg_cli), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "All definitions loaded successfully" in done.stdout + done.stderr
