@@ -1,9 +1,9 @@
 """One IO manager: Parquet to the lake, the same rows to the warehouse.
 
-``handle_output`` writes the asset's (or partition's) Parquet, then replaces
+``handle_output`` writes the asset's (or partition's) Parquet and replaces
 exactly that asset or partition in the warehouse, together with its rejected
-records, in one transaction. ``load_input`` reads the Parquet back, so a
-downstream step never waits on (or locks) the warehouse.
+records, in one transaction (``storage.publish``). ``load_input`` reads the
+Parquet back, so a downstream step never waits on (or locks) the warehouse.
 """
 
 from __future__ import annotations

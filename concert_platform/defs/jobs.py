@@ -1,6 +1,5 @@
 """Jobs and schedules."""
 
-
 from datetime import timedelta
 
 import dagster as dg

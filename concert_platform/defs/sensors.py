@@ -1,6 +1,5 @@
 """The landing-zone sensor: a run for each day whose files are new or changed."""
 
-
 import hashlib
 import json
 from collections import defaultdict

@@ -99,3 +99,17 @@ def test_the_warehouse_and_lake_hold_the_same_rows(io_manager):
     _materialise(io_manager, [dims])
     lake_rows = io_manager.lake.lake().read("dims").to_pylist()
     assert make_warehouse(io_manager.warehouse.url, "t").read("dims").to_pylist() == lake_rows
+
+
+@dg.asset(partitions_def=DAYS, metadata={PARTITION_COLUMN: "sale_date"},
+          ins={"sales": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1))})
+def two_day_totals(context: dg.AssetExecutionContext, sales: pa.Table) -> pa.Table:
+    day = date.fromisoformat(context.partition_key)
+    return pa.table({"sale_date": pa.array([day], pa.date32()), "sales": [sales.num_rows]})
+
+
+def test_load_input_reads_a_range_of_partitions(io_manager):
+    for day in ("2026-10-01", "2026-10-02"):
+        _materialise(io_manager, [sales], partition=day)
+    _materialise(io_manager, [sales, two_day_totals], partition="2026-10-02", selection=[two_day_totals.key])
+    assert io_manager.warehouse.warehouse().read("two_day_totals")["sales"].to_pylist() == [4]

@@ -1,6 +1,5 @@
 """Model assets of the catalog: artists, venues, concerts, validated by their models."""
 
-
 import json
 from dataclasses import replace
 

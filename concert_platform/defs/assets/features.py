@@ -1,6 +1,5 @@
 """Feature assets: thin wrappers over the pure transforms in ``transforms.features``."""
 
-
 from datetime import date, datetime, timedelta, timezone
 
 import dagster as dg

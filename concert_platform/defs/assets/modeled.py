@@ -1,6 +1,6 @@
 """What every model asset does after conforming: validate, report, check."""
 
-
+from collections import Counter
 from typing import Iterator, Optional
 
 import dagster as dg
@@ -29,22 +29,19 @@ def model_results(
     counts = {"valid_rows": valid.num_rows, "rejected_rows": rejects.num_rows}
     if rows_in is not None:
         counts["input_rows"] = rows_in
-    yield dg.Output(ModelOutput(valid, rejects), metadata={**counts, **(metadata or {}), **reject_reasons(rejects)})
+    metadata = {**counts, **(metadata or {})}
+    metadata.setdefault("rejected_by_reason", reject_reasons(rejects))
+    yield dg.Output(ModelOutput(valid, rejects), metadata=metadata)
     yield primary_key_check(valid, key)
     yield reject_rate_check(valid.num_rows, rejects.num_rows, quality.max_reject_rate)
     for column, (ids, target) in (references or {}).items():
         yield foreign_key_check(valid, column, ids, target)
 
 
-def reject_reasons(rejects: pa.Table, top: int = 10) -> dict:
-    if rejects.num_rows == 0:
-        return {}
-    reasons: dict[str, int] = {}
-    for error in rejects["error"].to_pylist():
-        reason = short_reason(error)
-        reasons[reason] = reasons.get(reason, 0) + 1
-    ranked = dict(sorted(reasons.items(), key=lambda kv: -kv[1])[:top])
-    return {"rejects_by_reason": dg.MetadataValue.json(ranked)}
+def reject_reasons(rejects: pa.Table, top: int = 10) -> dg.MetadataValue:
+    """The most common reasons, each cut to its first clause so values don't split them."""
+    reasons = Counter(short_reason(error) for error in rejects["error"].to_pylist())
+    return dg.MetadataValue.json(dict(reasons.most_common(top)))
 
 
 def short_reason(error: Optional[str]) -> str:

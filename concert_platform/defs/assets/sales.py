@@ -1,6 +1,5 @@
 """Ticket sales: daily partitions loaded from the landing zone, and their roll-up."""
 
-
 import dagster as dg
 import pyarrow as pa
 

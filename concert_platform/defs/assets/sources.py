@@ -1,6 +1,5 @@
 """Raw source assets: API payloads kept as fetched, one row per object."""
 
-
 from datetime import datetime, time, timedelta, timezone
 
 import dagster as dg
