@@ -43,6 +43,10 @@ class Replace:
     table: str  # unqualified; the schema comes from the warehouse
     data: ArrowData
     where: dict[str, object] | None = None
+    # Columns that identify a row; dialects with constraints declare them when they create the table.
+    primary_key: tuple[str, ...] = ()
+    # The lake's Parquet of exactly these rows (s3://…), for dialects that load from the lake (Redshift COPY).
+    source_uri: str | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.table, str) or not self.table:
