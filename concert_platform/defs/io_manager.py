@@ -22,8 +22,10 @@ from concert_platform.defs.resources import LakeResource, WarehouseResource
 from concert_platform.storage.publish import publish
 from concert_platform.validation import REJECTS_SCHEMA
 
-# Asset metadata key naming the column that holds a daily partition's date.
+# Asset metadata keys: the column holding a daily partition's date, and the
+# columns that identify a row (declared as the warehouse table's primary key).
 PARTITION_COLUMN = "partition_column"
+PRIMARY_KEY = "primary_key"
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,9 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         warehouse = self.warehouse.warehouse()
         if rejects is not None:
             rejects = rejects.cast(REJECTS_SCHEMA)
-        written = publish(self.lake.lake(), warehouse, name, valid, partition=partition, where=where, rejects=rejects)
+        primary_key = tuple((context.definition_metadata or {}).get(PRIMARY_KEY) or ())
+        written = publish(self.lake.lake(), warehouse, name, valid, partition=partition, where=where, rejects=rejects,
+                          primary_key=primary_key)
 
         context.add_output_metadata(
             {

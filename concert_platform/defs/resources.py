@@ -12,6 +12,7 @@ from datetime import date, datetime, timezone
 from typing import Optional, Union
 
 import dagster as dg
+from dagster_aws.s3 import S3Resource
 
 from concert_platform.settings import Settings
 from concert_platform.sources.base import MusicBrainzClient, SpotifyClient, TicketmasterClient
@@ -33,13 +34,19 @@ class LakeResource(dg.ConfigurableResource):
 
 
 class LandingZoneResource(dg.ConfigurableResource):
-    """Where partners drop ticket-sale files and reference data."""
+    """Where partners drop ticket-sale files and reference data.
+
+    On S3 the listing goes through dagster-aws's ``S3Resource`` (boto3,
+    paginated, with ETags) so the sensor sees every key and every re-upload.
+    """
 
     url: str
     endpoint_url: Optional[str] = None
+    s3: Optional[S3Resource] = None
 
     def zone(self) -> LandingZone:
-        return LandingZone(open_location(self.url, self.endpoint_url))
+        location = open_location(self.url, self.endpoint_url)
+        return LandingZone(location, s3_client=self.s3.get_client() if location.is_s3 and self.s3 else None)
 
 
 class WarehouseResource(dg.ConfigurableResource):
@@ -125,6 +132,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
     """Settings -> resources: change a URL in the environment and this is all that follows it."""
     from concert_platform.defs.io_manager import LakeWarehouseIOManager
 
+    s3 = S3Resource(endpoint_url=settings.aws_endpoint_url)
     lake = LakeResource(url=settings.lake_url, endpoint_url=settings.aws_endpoint_url)
     warehouse = WarehouseResource(url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url), schema_name=settings.warehouse_schema)
     world = {"demo_seed": settings.demo_seed, "demo_date": settings.demo_date.isoformat() if settings.demo_date else None}
@@ -132,7 +140,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "io_manager": LakeWarehouseIOManager(lake=lake, warehouse=warehouse),
         "lake": lake,
         "warehouse": warehouse,
-        "landing": LandingZoneResource(url=settings.landing_url, endpoint_url=settings.aws_endpoint_url),
+        "s3": s3,
+        "landing": LandingZoneResource(url=settings.landing_url, endpoint_url=settings.aws_endpoint_url, s3=s3),
         "quality": QualityResource(max_reject_rate=settings.max_reject_rate),
         "ticketmaster": TicketmasterResource(
             api_url=settings.ticketmaster_api_url,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import date
-from typing import Optional
+from typing import Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -31,16 +31,21 @@ class LandingFile:
     format: str  # jsonl | csv | parquet
     size: int
     modified: Optional[str]  # ISO timestamp or None when the store does not say
+    etag: Optional[str] = None  # S3's content hash, when listed through boto3
 
     @property
     def fingerprint(self) -> str:
         """Changes whenever the file is replaced or rewritten."""
-        return f"{self.size}:{self.modified}"
+        return f"{self.size}:{self.modified}:{self.etag or ''}"
 
 
 class LandingZone:
-    def __init__(self, location: Location):
+    """``s3_client`` (boto3) lists S3 zones page by page with ETags; without it,
+    and on local folders, pyarrow's filesystem lists."""
+
+    def __init__(self, location: Location, s3_client=None):
         self.location = location
+        self.s3_client = s3_client
 
     def sales_folder(self, day: str) -> str:
         return self.location.path(SALES_DIR, day)
@@ -52,20 +57,31 @@ class LandingZone:
         extensions are ignored: partners upload temporaries and README files.
         """
         base = self.sales_folder(day) if day else self.location.path(SALES_DIR)
-        selector = pafs.FileSelector(base, recursive=day is None, allow_not_found=True)
-        files = []
-        for info in self.location.filesystem.get_file_info(selector):
-            if info.type != pafs.FileType.File:
-                continue
-            rel = info.path[len(self.location.root) :].strip("/").split("/")
-            if len(rel) != 3 or rel[0] != SALES_DIR or not _DAY.match(rel[1]) or rel[2].startswith("."):
-                continue
-            fmt = next((f for ext, f in SALE_FORMATS.items() if rel[2].lower().endswith(ext)), None)
-            if fmt is None or not _is_real_day(rel[1]):
-                continue
-            modified = info.mtime.isoformat() if info.mtime else None
-            files.append(LandingFile(info.path, rel[1], rel[2], fmt, info.size or 0, modified))
+        listed = self._list_s3(base) if self.location.is_s3 and self.s3_client else self._list(base, recursive=day is None)
+        files = [f for f in (self._landing_file(*entry) for entry in listed) if f is not None]
         return sorted(files, key=lambda f: (f.day, f.name))
+
+    def _list(self, base: str, recursive: bool) -> Iterator[tuple]:
+        selector = pafs.FileSelector(base, recursive=recursive, allow_not_found=True)
+        for info in self.location.filesystem.get_file_info(selector):
+            if info.type == pafs.FileType.File:
+                yield info.path, info.size or 0, info.mtime.isoformat() if info.mtime else None, None
+
+    def _list_s3(self, base: str) -> Iterator[tuple]:
+        bucket, _, prefix = base.partition("/")
+        pages = self.s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/")
+        for page in pages:
+            for item in page.get("Contents") or []:
+                yield f"{bucket}/{item['Key']}", item["Size"], item["LastModified"].isoformat(), item.get("ETag", "").strip('"')
+
+    def _landing_file(self, path: str, size: int, modified: Optional[str], etag: Optional[str]) -> Optional[LandingFile]:
+        rel = path[len(self.location.root) :].strip("/").split("/")
+        if len(rel) != 3 or rel[0] != SALES_DIR or not _DAY.match(rel[1]) or rel[2].startswith("."):
+            return None
+        fmt = next((f for ext, f in SALE_FORMATS.items() if rel[2].lower().endswith(ext)), None)
+        if fmt is None or not _is_real_day(rel[1]):
+            return None
+        return LandingFile(path, rel[1], rel[2], fmt, size, modified, etag)
 
     def reference_path(self, name: str) -> str:
         return self.location.path(REFERENCE_DIR, name)

@@ -95,3 +95,26 @@ def test_rerunning_a_partition_leaves_the_same_rows(settings):
     second = snapshot()
     assert first[0].num_rows > 0
     assert first[0].equals(second[0]) and first[1].equals(second[1]) and first[2] == second[2]
+
+
+def test_whole_graph_with_lake_and_landing_on_s3(tmp_path, s3_bucket, aws_env):
+    from .conftest import demo_settings
+
+    settings = demo_settings(tmp_path, lake_url=f"s3://{s3_bucket}/lake", landing_url=f"s3://{s3_bucket}/landing",
+                             aws_endpoint_url=aws_env)
+    _, days = seed(settings, days=2, per_day=1500)
+    defs = build_definitions(settings)
+    instance = dg.DagsterInstance.ephemeral()
+    _run(defs, instance, "catalog_job")
+    for day in days:
+        _run(defs, instance, "ticket_sales_job", day)
+    _run(defs, instance, "features_job")
+
+    warehouse = make_warehouse(settings.warehouse_url, settings.warehouse_schema)
+    lake = Lake(open_location(settings.lake_url, aws_env))
+    assert lake.partitions("ticket_sales") == days
+    assert lake.read("ticket_sales", partitions=days).num_rows == warehouse.count("ticket_sales") > 2000
+    assert lake.read("concerts").num_rows == warehouse.count("concerts")
+    assert warehouse.count("concert_demand_features") == warehouse.count("concerts")
+    assert lake.read("rejected_records/ticket_sales", partitions=days).num_rows == warehouse.count(
+        "rejected_records", {"entity": "ticket_sales"})

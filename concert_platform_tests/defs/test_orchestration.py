@@ -33,8 +33,8 @@ def _drop(resource: LandingZoneResource, day: str, name: str, body: bytes = b'{"
 
 
 def _evaluate(sensor, landing, cursor=None, defs=None):
-    context = dg.build_sensor_context(cursor=cursor, resources={"landing": landing}, definitions=defs)
-    result = sensor.evaluate_tick(context)
+    with dg.build_sensor_context(cursor=cursor, resources={"landing": landing}, definitions=defs) as context:
+        result = sensor.evaluate_tick(context)
     return result, result.cursor
 
 
@@ -103,13 +103,42 @@ def test_the_module_level_defs_read_settings_only_when_loaded(monkeypatch, tmp_p
     assert defs.resolve_job_def("catalog_job")
 
 
-def test_dg_loads_the_project_from_pyproject():
+def test_dg_loads_the_project_from_pyproject(tmp_path):
+    import os
     import subprocess
     import sys
     from pathlib import Path
 
     dg_cli = Path(sys.executable).parent / "dg"
     root = Path(__file__).resolve().parents[2]
-    done = subprocess.run([str(dg_cli), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=300)
+    # As `make` does: an embedded (SQLite) instance in DAGSTER_HOME, not the team's PostgreSQL one.
+    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
+    done = subprocess.run([str(dg_cli), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "All definitions loaded successfully" in done.stdout + done.stderr
+
+
+def test_sensor_on_s3_pages_through_thousands_of_keys_and_sees_reuploads(s3_bucket, aws_env, defs, sensor):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import boto3
+    from dagster_aws.s3 import S3Resource
+
+    client = boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
+    days = [f"2026-10-{d:02d}" for d in range(1, 6)]
+    keys = [f"landing/ticket_sales/{day}/part-{i:04d}.jsonl" for day in days for i in range(240)]  # 1,200 keys: 2 pages
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda key: client.put_object(Bucket=s3_bucket, Key=key, Body=b'{"sale_id": "1"}\n'), keys))
+    landing = LandingZoneResource(url=f"s3://{s3_bucket}/landing", endpoint_url=aws_env, s3=S3Resource(endpoint_url=aws_env))
+    assert len(landing.zone().sale_files()) == len(keys)
+
+    first, cursor = _evaluate(sensor, landing, defs=defs)
+    assert sorted(r.partition_key for r in first.run_requests) == days
+    assert not _evaluate(sensor, landing, cursor, defs)[0].run_requests  # unchanged: never again
+
+    time.sleep(1.1)  # S3 keeps LastModified to the second
+    client.put_object(Bucket=s3_bucket, Key=keys[300], Body=b'{"sale_id": "1"}\n')  # re-uploaded, same bytes
+    again, _ = _evaluate(sensor, landing, cursor, defs)
+    assert [r.partition_key for r in again.run_requests] == [days[1]]

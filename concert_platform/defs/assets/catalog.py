@@ -8,6 +8,7 @@ import pyarrow as pa
 
 from concert_platform.defs.assets.modeled import model_results
 from concert_platform.defs.checks import check_specs
+from concert_platform.defs.io_manager import PRIMARY_KEY
 from concert_platform.defs.resources import LandingZoneResource, QualityResource
 from concert_platform.models import Artist, Concert, Venue
 from concert_platform.sources.landing import VENUE_CAPACITIES, read_reference_csv
@@ -16,6 +17,7 @@ from concert_platform.validation import rejects_table, validate_records
 
 
 @dg.asset(group_name="catalog", kinds={"parquet", "duckdb"}, check_specs=check_specs("artists"),
+          metadata={PRIMARY_KEY: ["artist_id"]},
           description="One row per real artist, with its Ticketmaster, Spotify and MusicBrainz ids and how they were matched.")
 def artists(ticketmaster_events_raw: pa.Table, spotify_artists_raw: pa.Table, musicbrainz_artists_raw: pa.Table,
             quality: QualityResource):
@@ -30,6 +32,7 @@ def artists(ticketmaster_events_raw: pa.Table, spotify_artists_raw: pa.Table, mu
 
 
 @dg.asset(group_name="catalog", kinds={"parquet", "duckdb"}, check_specs=check_specs("venues"),
+          metadata={PRIMARY_KEY: ["venue_id"]},
           description="Venues from Ticketmaster, with capacity from the landing zone's reference file.")
 def venues(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, landing: LandingZoneResource,
            quality: QualityResource):
@@ -48,7 +51,7 @@ def venues(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table,
                              metadata={"venues_with_capacity": with_capacity, "capacity_file": dg.MetadataValue.path(source)})
 
 
-@dg.asset(group_name="catalog", kinds={"parquet", "duckdb"},
+@dg.asset(group_name="catalog", kinds={"parquet", "duckdb"}, metadata={PRIMARY_KEY: ["concert_id"]},
           check_specs=check_specs("concerts", ["artist_id", "venue_id", "supporting_artist_ids"]),
           description="One row per show (a Ticketmaster event), linking its headliner and venue.")
 def concerts(ticketmaster_events_raw: pa.Table, artists: pa.Table, venues: pa.Table, quality: QualityResource):

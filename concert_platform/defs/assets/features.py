@@ -5,6 +5,7 @@ from datetime import date, datetime, timedelta, timezone
 import dagster as dg
 import pandas as pd
 
+from concert_platform.defs.io_manager import PRIMARY_KEY
 from concert_platform.transforms import features as f
 from concert_platform.transforms.sales_daily import DAILY_SALES_SCHEMA
 
@@ -21,7 +22,7 @@ def _as_of_demand(demand: pd.DataFrame) -> date:
     return demand["as_of"].iloc[0] if len(demand) else datetime.now(timezone.utc).date()
 
 
-@dg.asset(group_name="features", kinds={"pandas", "duckdb"},
+@dg.asset(group_name="features", kinds={"pandas", "duckdb"}, metadata={PRIMARY_KEY: ["concert_id"]},
           description="Per concert: tickets sold, 7-day velocity, sell-through, days to show, price level.")
 def concert_demand_features(concerts: pd.DataFrame, venues: pd.DataFrame, ticket_sales_daily: pd.DataFrame) -> pd.DataFrame:
     if ticket_sales_daily.columns.empty:  # no sales day loaded yet: the lake has no schema to give
@@ -29,13 +30,13 @@ def concert_demand_features(concerts: pd.DataFrame, venues: pd.DataFrame, ticket
     return f.concert_demand_features(concerts, venues, ticket_sales_daily, _as_of(ticket_sales_daily))
 
 
-@dg.asset(group_name="features", kinds={"pandas", "duckdb"},
+@dg.asset(group_name="features", kinds={"pandas", "duckdb"}, metadata={PRIMARY_KEY: ["artist_id"]},
           description="Per artist: shows, cancellations, reach, demand and week-on-week momentum.")
 def artist_features(artists: pd.DataFrame, venues: pd.DataFrame, concert_demand_features: pd.DataFrame) -> pd.DataFrame:
     return f.artist_features(artists, venues, concert_demand_features, _as_of_demand(concert_demand_features))
 
 
-@dg.asset(group_name="features", kinds={"pandas", "duckdb"},
+@dg.asset(group_name="features", kinds={"pandas", "duckdb"}, metadata={PRIMARY_KEY: ["venue_id"]},
           description="Per venue: utilisation, sell-outs, ticket prices.")
 def venue_features(venues: pd.DataFrame, concert_demand_features: pd.DataFrame) -> pd.DataFrame:
     return f.venue_features(venues, concert_demand_features, _as_of_demand(concert_demand_features))

@@ -5,7 +5,7 @@ import pyarrow as pa
 
 from concert_platform.defs.assets.modeled import model_results
 from concert_platform.defs.checks import check_specs
-from concert_platform.defs.io_manager import PARTITION_COLUMN
+from concert_platform.defs.io_manager import PARTITION_COLUMN, PRIMARY_KEY
 from concert_platform.defs.resources import LandingZoneResource, QualityResource
 from concert_platform.transforms.sales_daily import daily_sales
 from concert_platform.transforms.ticket_sales import load_sales_partition
@@ -19,7 +19,10 @@ def build_sales_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDef
 
     @dg.asset(
         group_name="sales", kinds={"parquet", "duckdb"}, partitions_def=partitions, backfill_policy=per_day,
-        metadata={PARTITION_COLUMN: "sale_date"}, check_specs=check_specs("ticket_sales", ["concert_id"]),
+        # The key includes the day so one stray repeat of a sale_id in another
+        # day's files cannot block that whole day's load.
+        metadata={PARTITION_COLUMN: "sale_date", PRIMARY_KEY: ["sale_date", "sale_id"]},
+        check_specs=check_specs("ticket_sales", ["concert_id"]),
         description="Validated ticket sales of one UTC day, read from {landing}/ticket_sales/{day}/.",
     )
     def ticket_sales(context: dg.AssetExecutionContext, concerts: pa.Table, landing: LandingZoneResource,
@@ -45,7 +48,7 @@ def build_sales_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDef
 
     @dg.asset(
         group_name="sales", kinds={"parquet", "duckdb"}, partitions_def=partitions, backfill_policy=per_day,
-        metadata={PARTITION_COLUMN: "sale_date"},
+        metadata={PARTITION_COLUMN: "sale_date", PRIMARY_KEY: ["sale_date", "concert_id", "channel", "currency"]},
         description="Tickets, orders and revenue per concert, channel and day: what the features read.",
     )
     def ticket_sales_daily(ticket_sales: pa.Table) -> pa.Table:

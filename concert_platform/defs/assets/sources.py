@@ -5,6 +5,7 @@ from datetime import datetime, time, timedelta, timezone
 import dagster as dg
 import pyarrow as pa
 
+from concert_platform.defs.io_manager import PRIMARY_KEY
 from concert_platform.defs.metadata import table_metadata
 from concert_platform.defs.resources import MusicBrainzResource, SpotifyResource, TicketmasterResource
 from concert_platform.sources.base import ClientStats, SourceUnavailable
@@ -28,7 +29,7 @@ def _source_metadata(stats: ClientStats, table: pa.Table) -> dict:
     return {**stats.as_metadata(), "failed_units": dg.MetadataValue.json(stats.failed_units[:50]), **table_metadata(table.drop_columns(["payload"]))}
 
 
-@dg.asset(group_name="sources", kinds={"ticketmaster", "parquet"}, retry_policy=SOURCE_RETRY,
+@dg.asset(group_name="sources", kinds={"ticketmaster", "parquet"}, retry_policy=SOURCE_RETRY, metadata={PRIMARY_KEY: ["source_id"]},
           description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.")
 def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWindow, ticketmaster: TicketmasterResource) -> pa.Table:
     client = ticketmaster.client()
