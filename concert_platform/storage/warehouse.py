@@ -62,6 +62,9 @@ class Replace:
 
 class Warehouse(ABC):
     schema: str
+    # True for dialects that read the lake's Parquet themselves (Redshift COPY):
+    # the lake must be written before such a warehouse loads.
+    loads_from_lake: bool = False
 
     @abstractmethod
     def load(self, operations: Sequence[Replace]) -> None:
