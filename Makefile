@@ -15,9 +15,11 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml
-	mkdir -p $(DAGSTER_HOME)
-	cp dagster.yaml $@
+# The instance config, derived from dagster.yaml on every run: with DAGSTER_PG_HOST set, that
+# file as it is (PostgreSQL storage); unset, the same file without `storage` (SQLite in $(DAGSTER_HOME)).
+.PHONY: $(DAGSTER_HOME)/dagster.yaml
+$(DAGSTER_HOME)/dagster.yaml: dagster.yaml install
+	$(PY) -m concert_platform.instance_config --source dagster.yaml --install $(DAGSTER_HOME)
 
 ## run: seed the demo landing zone, materialise every asset and partition, print a summary
 run: install $(DAGSTER_HOME)/dagster.yaml
