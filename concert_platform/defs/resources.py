@@ -52,9 +52,10 @@ class LandingZoneResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     url: str
     schema_name: str = "concert"
+    redshift_iam_role: Optional[str] = None
 
     def warehouse(self) -> Warehouse:
-        return make_warehouse(self.url, self.schema_name)
+        return make_warehouse(self.url, self.schema_name, redshift_iam_role=self.redshift_iam_role)
 
 
 class QualityResource(dg.ConfigurableResource):
@@ -134,7 +135,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url)
     lake = LakeResource(url=settings.lake_url, endpoint_url=settings.aws_endpoint_url)
-    warehouse = WarehouseResource(url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url), schema_name=settings.warehouse_schema)
+    warehouse = WarehouseResource(url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url),
+                                  schema_name=settings.warehouse_schema, redshift_iam_role=settings.redshift_iam_role)
     world = {"demo_seed": settings.demo_seed, "demo_date": settings.demo_date.isoformat() if settings.demo_date else None}
     return {
         "io_manager": LakeWarehouseIOManager(lake=lake, warehouse=warehouse),

@@ -139,26 +139,23 @@ class SliceCheck:
 # scheme -> module with from_url(url, schema); more dialects slot in here.
 _DIALECTS: dict[str, str] = {
     "duckdb": "concert_platform.storage.duckdb_warehouse",
+    "postgresql": "concert_platform.storage.postgres_warehouse",
+    "postgres": "concert_platform.storage.postgres_warehouse",
+    "redshift": "concert_platform.storage.redshift_warehouse",
 }
-_NOT_IN_THIS_BUILD: dict[str, str] = {"postgresql": "PostgreSQL", "postgres": "PostgreSQL", "redshift": "Redshift"}
-
-
-def make_warehouse(url: str, schema: str) -> Warehouse:
+def make_warehouse(url: str, schema: str, *, redshift_iam_role: str | None = None) -> Warehouse:
     """The warehouse a ``CONCERT_WAREHOUSE_URL`` names, using ``schema`` for its tables.
 
+    ``redshift_iam_role`` is the role Redshift's COPY assumes to read the lake.
     Error messages name only the scheme: the URL may carry a password.
     """
     scheme = url.partition("://")[0].lower() if "://" in url else ""
     dialect = scheme.split("+", 1)[0]  # postgresql+psycopg2 style driver suffixes
     module = _DIALECTS.get(dialect)
     if module is None:
-        if dialect in _NOT_IN_THIS_BUILD:
-            raise ValueError(
-                f"{_NOT_IN_THIS_BUILD[dialect]} warehouses ({scheme}://…) are not available in this build; "
-                "set CONCERT_WAREHOUSE_URL to duckdb:///path.duckdb"
-            )
         raise ValueError(
             f"unsupported warehouse URL scheme {scheme or '(none)'!r}: expected duckdb:///path.duckdb, "
             "postgresql://… or redshift://…"
         )
-    return importlib.import_module(module).from_url(url, schema)
+    options = {"iam_role": redshift_iam_role} if dialect == "redshift" else {}
+    return importlib.import_module(module).from_url(url, schema, **options)

@@ -89,16 +89,18 @@ def test_make_warehouse_memory_keeps_data_between_calls():
     assert make_warehouse("duckdb:///:memory:", "concert").tables() == []  # each one its own database
 
 
-@pytest.mark.parametrize("url", ["postgresql://user:s3cret@db:5432/concert", "redshift://user:s3cret@cluster:5439/dev"])
-def test_make_warehouse_other_dialects_are_not_in_this_build(url):
-    with pytest.raises(ValueError, match="not available in this build") as info:
-        make_warehouse(url, "concert")
-    assert "s3cret" not in str(info.value)
+def test_make_warehouse_picks_the_dialect_by_scheme_and_hides_the_password():
+    from concert_platform.storage.redshift_warehouse import RedshiftWarehouse
+
+    redshift = make_warehouse("redshift://user:s3cret@cluster:5439/dev", "concert", redshift_iam_role="arn:aws:iam::1:role/copy")
+    assert isinstance(redshift, RedshiftWarehouse) and redshift.iam_role == "arn:aws:iam::1:role/copy"
+    assert "s3cret" not in redshift.describe()
 
 
 def test_make_warehouse_unknown_scheme():
-    with pytest.raises(ValueError, match="unsupported warehouse URL"):
-        make_warehouse("mysql://u:p@h/db", "concert")
+    with pytest.raises(ValueError, match="unsupported warehouse URL") as info:
+        make_warehouse("mysql://u:s3cret@h/db", "concert")
+    assert "s3cret" not in str(info.value)
 
 
 # -- loading -------------------------------------------------------------------
