@@ -15,7 +15,6 @@ import pytest
 from concert_platform.storage.duckdb_warehouse import DuckDBWarehouse
 from concert_platform.storage.sql import qualified, quote_ident, where_clause
 from concert_platform.storage.warehouse import (
-    MissingTableError,
     Replace,
     SliceMismatch,
     WarehouseLockTimeout,
@@ -218,32 +217,6 @@ def test_types_round_trip(wh):
     assert wh.read("typed").equals(table)
     wh.load([Replace("typed", table, {"sale_date": dt.date(2026, 1, 1)})])
     assert wh.read("typed", {"sale_date": dt.date(2026, 1, 1)}).equals(table)
-
-
-def test_reader_is_streamed_into_the_table(wh):
-    batch_rows, batches = 250_000, 16  # 2 MB per batch, 32 MB in all
-    schema = pa.schema([("n", pa.int64()), ("sale_date", pa.string())])
-    peak = 0
-
-    def generate():
-        nonlocal peak
-        for i in range(batches):
-            peak = max(peak, pa.total_allocated_bytes())
-            n = pa.array(range(i * batch_rows, (i + 1) * batch_rows), pa.int64())
-            yield pa.record_batch([n, pa.array(["d"] * batch_rows)], schema=schema)
-
-    baseline = pa.total_allocated_bytes()
-    wh.load([Replace("big", pa.RecordBatchReader.from_batches(schema, generate()), {"sale_date": "d"})])
-    assert wh.count("big") == batch_rows * batches
-    assert peak - baseline < batch_rows * batches * 8 / 2
-
-
-def test_missing_table(wh):
-    with pytest.raises(MissingTableError, match="nope"):
-        wh.read("nope")
-    with pytest.raises(MissingTableError):
-        wh.count("nope")
-    assert wh.tables() == []
 
 
 def test_replace_validates_its_arguments():
