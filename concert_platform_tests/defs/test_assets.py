@@ -25,11 +25,20 @@ from .conftest import DEMO_DATE, seed
 WORLD = {"demo_seed": 7, "demo_date": DEMO_DATE.isoformat()}
 
 
+def _table(results) -> pa.Table:
+    """A source asset's table; its all-units check must pass on the demo."""
+    results = list(results)
+    [output] = [r for r in results if isinstance(r, dg.Output)]
+    [check] = [r for r in results if isinstance(r, dg.AssetCheckResult)]
+    assert check.passed
+    return output.value
+
+
 @pytest.fixture(scope="module")
 def raw():
-    events = ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD))
-    mb = musicbrainz_artists_raw(dg.build_asset_context(), events, MusicBrainzResource(**WORLD))
-    sp = spotify_artists_raw(dg.build_asset_context(), events, mb, SpotifyResource(**WORLD))
+    events = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD)))
+    mb = _table(musicbrainz_artists_raw(dg.build_asset_context(), events, MusicBrainzResource(**WORLD)))
+    sp = _table(spotify_artists_raw(dg.build_asset_context(), events, mb, SpotifyResource(**WORLD)))
     return events, mb, sp
 
 
@@ -50,8 +59,9 @@ def test_raw_assets_keep_payloads_whole(raw):
 
 
 def test_a_narrow_window_asks_for_fewer_events():
-    narrow = ticketmaster_events_raw(dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10), TicketmasterResource(**WORLD))
-    wide = ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD))
+    narrow = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10),
+                                            TicketmasterResource(**WORLD)))
+    wide = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD)))
     assert 0 < narrow.num_rows < wide.num_rows
 
 
@@ -122,3 +132,24 @@ def test_lucene_queries_escape_special_characters():
 def test_live_credentials_without_a_live_client_fail_clearly():
     with pytest.raises(RuntimeError, match="unset TICKETMASTER_API_KEY"):
         TicketmasterResource(api_key="k").client()
+
+
+def test_a_failed_unit_is_recorded_warned_about_and_the_rest_kept(raw, monkeypatch):
+    from concert_platform.sources.base import SourceUnavailable
+    from concert_platform.sources.demo import DemoMusicBrainz
+
+    real = DemoMusicBrainz.lookup_artist
+    failing = {}
+
+    def flaky(self, mbid):
+        if not failing:
+            failing[mbid] = True
+            raise SourceUnavailable(f"lookup {mbid}: HTTP 503, gave up")
+        return real(self, mbid)
+
+    monkeypatch.setattr(DemoMusicBrainz, "lookup_artist", flaky)
+    results = list(musicbrainz_artists_raw(dg.build_asset_context(), raw[0], MusicBrainzResource(**WORLD)))
+    [output] = [r for r in results if isinstance(r, dg.Output)]
+    [check] = [r for r in results if isinstance(r, dg.AssetCheckResult)]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.WARN
+    assert output.metadata["failures"].value == 1 and output.value.num_rows == raw[1].num_rows - 1

@@ -25,13 +25,26 @@ class EventWindow(dg.Config):
     days_ahead: int = 365
 
 
-def _source_metadata(stats: ClientStats, table: pa.Table) -> dict:
-    return {**stats.as_metadata(), "failed_units": dg.MetadataValue.json(stats.failed_units[:50]), **table_metadata(table.drop_columns(["payload"]))}
+ALL_UNITS_FETCHED = "all_units_fetched"
+
+
+def _checks(asset: str) -> list[dg.AssetCheckSpec]:
+    return [dg.AssetCheckSpec(ALL_UNITS_FETCHED, asset=dg.AssetKey(asset),
+                              description="Every artist or date window was fetched; failed ones are retried next run")]
+
+
+def _source_results(stats: ClientStats, table: pa.Table, **extra):
+    """The raw table with what the run cost, and a warning when some units failed (what worked is kept)."""
+    failed = dg.MetadataValue.json(stats.failed_units[:50])
+    yield dg.Output(table, metadata={**stats.as_metadata(), "failed_units": failed, **extra,
+                                     **table_metadata(table.drop_columns(["payload"]))})
+    yield dg.AssetCheckResult(check_name=ALL_UNITS_FETCHED, passed=stats.failures == 0, severity=dg.AssetCheckSeverity.WARN,
+                              metadata={"failures": stats.failures, "failed_units": failed})
 
 
 @dg.asset(group_name="sources", kinds={"ticketmaster", "parquet"}, retry_policy=SOURCE_RETRY, metadata={PRIMARY_KEY: ["source_id"]},
-          description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.")
-def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWindow, ticketmaster: TicketmasterResource) -> pa.Table:
+          check_specs=_checks("ticketmaster_events_raw"), description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.")
+def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWindow, ticketmaster: TicketmasterResource):
     client = ticketmaster.client()
     today = datetime.combine(ticketmaster.reference_date(), time(), tzinfo=timezone.utc)
     start, end = today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead)
@@ -41,13 +54,12 @@ def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWind
             events[event["id"]] = event  # overlapping windows repeat events; the last copy wins
     window = f"window:{start:%Y-%m-%d}/{end:%Y-%m-%d}"
     table = raw_table(raw_row(event_id, "event", window, event) for event_id, event in sorted(events.items()))
-    context.add_output_metadata({**_source_metadata(client.stats, table), "window": window})
-    return table
+    yield from _source_results(client.stats, table, window=window)
 
 
-@dg.asset(group_name="sources", kinds={"musicbrainz", "parquet"}, retry_policy=SOURCE_RETRY,
+@dg.asset(group_name="sources", kinds={"musicbrainz", "parquet"}, retry_policy=SOURCE_RETRY, check_specs=_checks("musicbrainz_artists_raw"),
           description="MusicBrainz artists for Ticketmaster's attractions: lookups by MBID, Spotify URL relations, name searches.")
-def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz: MusicBrainzResource) -> pa.Table:
+def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz: MusicBrainzResource):
     client = musicbrainz.client()
     rows: list[dict] = []
     looked_up: set[str] = set()
@@ -69,15 +81,13 @@ def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_even
     found = SourceIndex.from_raw(raw_table(rows)).by_url
     follow_ups = [Request("lookup", ids[0]) for ids in found.values() if len(ids) == 1 and ids[0] not in looked_up]
     _fetch_all(client.stats, list(dict.fromkeys(follow_ups)), fetch, context)
-    table = raw_table(rows)
-    context.add_output_metadata(_source_metadata(client.stats, table))
-    return table
+    yield from _source_results(client.stats, raw_table(rows))
 
 
-@dg.asset(group_name="sources", kinds={"spotify", "parquet"}, retry_policy=SOURCE_RETRY,
+@dg.asset(group_name="sources", kinds={"spotify", "parquet"}, retry_policy=SOURCE_RETRY, check_specs=_checks("spotify_artists_raw"),
           description="Spotify artist objects for Ticketmaster's attractions: by linked id when known, else by name search.")
 def spotify_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz_artists_raw: pa.Table,
-                        spotify: SpotifyResource) -> pa.Table:
+                        spotify: SpotifyResource):
     client = spotify.client()
     rows: list[dict] = []
 
@@ -91,9 +101,7 @@ def spotify_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_r
 
     attractions = event_parts(ticketmaster_events_raw).attractions.values()
     _fetch_all(client.stats, spotify_requests(attractions, SourceIndex.from_raw(musicbrainz_artists_raw)), fetch, context)
-    table = raw_table(rows)
-    context.add_output_metadata(_source_metadata(client.stats, table))
-    return table
+    yield from _source_results(client.stats, raw_table(rows))
 
 
 def musicbrainz_query(name: str) -> str:
