@@ -8,10 +8,10 @@ print as ``**********`` wherever a settings object ends up in a log.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Optional
+from typing import Annotated, Optional
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     musicbrainz_api_url: str = Field("https://musicbrainz.org/ws/2", validation_alias="MUSICBRAINZ_API_URL")
 
     # Beyond the ARCHITECTURE table: knobs a deployment tunes.
+    ticketmaster_countries: Annotated[list[str], NoDecode] = Field(["US"], validation_alias="CONCERT_TICKETMASTER_COUNTRIES")
+    ticketmaster_cities: Annotated[list[str], NoDecode] = Field([], validation_alias="CONCERT_TICKETMASTER_CITIES")
     sales_start_date: date = Field(date(2026, 1, 1), validation_alias="CONCERT_SALES_START_DATE")
     max_reject_rate: float = Field(0.05, ge=0, le=1, validation_alias="CONCERT_MAX_REJECT_RATE")
     demo_seed: int = Field(7, validation_alias="CONCERT_DEMO_SEED")
@@ -47,6 +49,14 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value):
         # `.env.example` copied as-is leaves `KEY=`: that means "not configured".
         return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("ticketmaster_countries", "ticketmaster_cities", mode="before")
+    @classmethod
+    def _comma_list(cls, value):
+        # Comma-separated in the environment: "US,GB".
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @property
     def demo_anchor(self) -> date:

@@ -18,6 +18,9 @@ from concert_platform.settings import Settings
 from concert_platform.sources.base import MusicBrainzClient, SpotifyClient, TicketmasterClient
 from concert_platform.sources.demo import DemoCatalog, DemoMusicBrainz, DemoSpotify, DemoTicketmaster
 from concert_platform.sources.landing import LandingZone
+from concert_platform.sources.musicbrainz import LiveMusicBrainz
+from concert_platform.sources.spotify import LiveSpotify
+from concert_platform.sources.ticketmaster import LiveTicketmaster
 from concert_platform.storage.filesystem import open_location
 from concert_platform.storage.lake import Lake
 from concert_platform.storage.warehouse import Warehouse, make_warehouse
@@ -78,20 +81,17 @@ class _DemoWorld(dg.ConfigurableResource):
         return DemoCatalog(seed=self.demo_seed, anchor=self.reference_date())
 
 
-def _live_client_missing(source: str, variable: str) -> RuntimeError:
-    return RuntimeError(
-        f"{variable} is set, but this build ships only the demo {source} client; "
-        f"unset {variable} to run on demo data (the live client is tracked as issue #4)"
-    )
-
-
 class TicketmasterResource(_DemoWorld):
+    """Live when ``api_key`` is set; ``countries``/``cities`` are the markets asked for."""
+
     api_url: str = "https://app.ticketmaster.com/discovery/v2"
     api_key: Optional[str] = None
+    countries: list[str] = ["US"]
+    cities: list[str] = []
 
     def client(self) -> TicketmasterClient:
         if self.api_key:
-            raise _live_client_missing("Ticketmaster", "TICKETMASTER_API_KEY")
+            return LiveTicketmaster(self.api_url, self.api_key, country_codes=self.countries, cities=self.cities)
         return DemoTicketmaster(self.demo_catalog())
 
 
@@ -103,7 +103,7 @@ class SpotifyResource(_DemoWorld):
 
     def client(self) -> SpotifyClient:
         if self.client_id and self.client_secret:
-            raise _live_client_missing("Spotify", "SPOTIFY_CLIENT_ID")
+            return LiveSpotify(self.client_id, self.client_secret, api_url=self.api_url, token_url=self.token_url)
         return DemoSpotify(self.demo_catalog())
 
 
@@ -113,7 +113,7 @@ class MusicBrainzResource(_DemoWorld):
 
     def client(self) -> MusicBrainzClient:
         if self.user_agent:
-            raise _live_client_missing("MusicBrainz", "MUSICBRAINZ_USER_AGENT")
+            return LiveMusicBrainz(self.api_url, self.user_agent)
         return DemoMusicBrainz(self.demo_catalog())
 
 
@@ -148,6 +148,8 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "ticketmaster": TicketmasterResource(
             api_url=settings.ticketmaster_api_url,
             api_key=_secret("TICKETMASTER_API_KEY", settings.ticketmaster_api_key),
+            countries=settings.ticketmaster_countries,
+            cities=settings.ticketmaster_cities,
             **world,
         ),
         "spotify": SpotifyResource(

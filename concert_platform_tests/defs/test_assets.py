@@ -129,9 +129,18 @@ def test_lucene_queries_escape_special_characters():
     assert musicbrainz_query('AC/DC "live"') == 'artist:"AC\\/DC \\"live\\""'
 
 
-def test_live_credentials_without_a_live_client_fail_clearly():
-    with pytest.raises(RuntimeError, match="unset TICKETMASTER_API_KEY"):
-        TicketmasterResource(api_key="k").client()
+def test_credentials_choose_the_live_clients_and_their_absence_the_demo():
+    from concert_platform.sources.demo import DemoMusicBrainz, DemoSpotify, DemoTicketmaster
+    from concert_platform.sources.musicbrainz import LiveMusicBrainz
+    from concert_platform.sources.spotify import LiveSpotify
+    from concert_platform.sources.ticketmaster import LiveTicketmaster
+
+    assert isinstance(TicketmasterResource(api_key="k", countries=["GB"]).client(), LiveTicketmaster)
+    assert isinstance(SpotifyResource(client_id="i", client_secret="s").client(), LiveSpotify)
+    assert isinstance(MusicBrainzResource(user_agent="ConcertPlatform/0.1 ( ops@concert.example )").client(), LiveMusicBrainz)
+    assert isinstance(TicketmasterResource(**WORLD).client(), DemoTicketmaster)
+    assert isinstance(SpotifyResource(client_id="i", **WORLD).client(), DemoSpotify)  # half the credentials: demo
+    assert isinstance(MusicBrainzResource(**WORLD).client(), DemoMusicBrainz)
 
 
 def test_a_failed_unit_is_recorded_warned_about_and_the_rest_kept(raw, monkeypatch):

@@ -77,3 +77,4 @@ def test_examples_module_prints_valid_and_invalid_records(capsys):
     main()
     out = capsys.readouterr().out
     assert "Valid examples" in out and "is not a valid ISO-4217 currency code" in out
+
