@@ -88,7 +88,7 @@ class ApiClient:
                     self.stats.retries += 1
                     continue
             if status in RETRYABLE:
-                attempt = self._retry_or_fail(unit, attempt, response.headers.get("Retry-After"), f"HTTP {status}")
+                attempt = self._retry_or_fail(unit, attempt, _retry_after(response.headers), f"HTTP {status}")
                 continue
             raise SourceUnavailable(self.redact(f"{unit}: HTTP {status} {response.text[:200]}"))
 
@@ -101,6 +101,17 @@ class ApiClient:
         self.stats.retries += 1
         self.sleep(wait)
         return attempt + 1
+
+
+def _retry_after(headers) -> Optional[str]:
+    """Seconds to wait: ``Retry-After``, or Ticketmaster's ``Rate-Limit-Reset`` (epoch milliseconds)."""
+    if headers.get("Retry-After") is not None:
+        return headers["Retry-After"]
+    reset = headers.get("Rate-Limit-Reset")
+    try:
+        return str(max(int(reset) / 1000 - time.time(), 0.0)) if reset is not None else None
+    except ValueError:
+        return None
 
 
 def _seconds(retry_after: Optional[str]) -> Optional[float]:

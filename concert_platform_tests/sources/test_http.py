@@ -65,3 +65,15 @@ def test_the_limiter_paces_requests():
             client.get_json("x", unit="x")
         times = [r.at for r in stub.hits("/api/x")]
         assert all(b - a >= 0.18 for a, b in zip(times, times[1:]))
+
+
+def test_ticketmasters_rate_limit_reset_is_a_retry_after():
+    import time
+
+    with StubServer() as stub:
+        reset_ms = str(int((time.time() + 4) * 1000))
+        stub.add("GET", "/api/x", [Reply(429, {"fault": {"faultstring": "Rate limit quota violation"}}, {"Rate-Limit-Reset": reset_ms}),
+                                   Reply(200, {"ok": True})])
+        client, sleeps = _client(stub)
+        assert client.get_json("x", unit="x") == {"ok": True}
+        assert len(sleeps) == 1 and 2.5 < sleeps[0] <= 4.0
