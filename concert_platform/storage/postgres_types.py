@@ -20,7 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
-from concert_platform.storage.sql import quote_ident
+from concert_platform.storage.sql import pyformat_ident
 
 JSONB = "jsonb"
 TEXT = "text"
@@ -112,16 +112,12 @@ class _Sink(Protocol):
     def write(self, buffer: pa.Buffer) -> None: ...  # psycopg's Copy
 
 
-def ident(name: str) -> str:
-    """``name`` quoted (`quote_ident`) and with % doubled for psycopg's placeholder parsing."""
-    return quote_ident(name).replace("%", "%%")
-
 
 def create_table(table: str, wanted: dict[str, pa.DataType], primary_key: tuple[str, ...]) -> list[str]:
     """CREATE TABLE ``table`` (already quoted) with a column per Arrow field, and its primary key."""
-    definitions = [f"{ident(name)} {pg_type(dtype)}" for name, dtype in wanted.items()]
+    definitions = [f"{pyformat_ident(name)} {pg_type(dtype)}" for name, dtype in wanted.items()]
     if primary_key:
-        definitions.append(f"PRIMARY KEY ({', '.join(ident(name) for name in primary_key)})")
+        definitions.append(f"PRIMARY KEY ({', '.join(pyformat_ident(name) for name in primary_key)})")
     statements = [f"CREATE TABLE {table} ({', '.join(definitions)})"]
     return statements + [_mark(table, name, True) for name, dtype in wanted.items() if pa.types.is_null(dtype)]
 
@@ -137,15 +133,15 @@ def alterations(
     the columns the data lacks and retypes changed ones, so the table takes
     the data's shape as with DuckDB's CREATE OR REPLACE, yet keeps its grants.
     """
-    statements = [f"ALTER TABLE {table} DROP COLUMN {ident(name)}" for name in existing if full and name not in wanted]
+    statements = [f"ALTER TABLE {table} DROP COLUMN {pyformat_ident(name)}" for name in existing if full and name not in wanted]
     for name, dtype in wanted.items():
         target, all_null = pg_type(dtype), pa.types.is_null(dtype)
         current, marked = existing.get(name, (None, False))
         if current is None:
-            statements.append(f"ALTER TABLE {table} ADD COLUMN {ident(name)} {target}")
+            statements.append(f"ALTER TABLE {table} ADD COLUMN {pyformat_ident(name)} {target}")
         elif current != target and (marked or full):
             # No value to keep: the column is all null, or a full replace is about to empty it.
-            statements.append(f"ALTER TABLE {table} ALTER COLUMN {ident(name)} TYPE {target} USING NULL")
+            statements.append(f"ALTER TABLE {table} ALTER COLUMN {pyformat_ident(name)} TYPE {target} USING NULL")
         keep_mark = all_null and (full or current is None or marked)
         if keep_mark != marked:
             statements.append(_mark(table, name, keep_mark))
@@ -156,7 +152,7 @@ def alterations(
 
 def _mark(table: str, column: str, all_null: bool) -> str:
     # COMMENT takes no parameters; the text is this module's constant, never data.
-    return f"COMMENT ON COLUMN {table}.{ident(column)} IS {_NULL_MARK_LITERAL if all_null else 'NULL'}"
+    return f"COMMENT ON COLUMN {table}.{pyformat_ident(column)} IS {_NULL_MARK_LITERAL if all_null else 'NULL'}"
 
 
 def write_csv(data: pa.Table | pa.RecordBatchReader, copy: _Sink) -> None:

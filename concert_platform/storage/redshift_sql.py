@@ -33,12 +33,11 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from concert_platform.storage.sql import quote_ident, where_clause
+from concert_platform.storage.sql import pyformat_ident, pyformat_qualified, pyformat_where
 from concert_platform.storage.warehouse import Replace, SliceMismatch
 
 # The contracts carry no lengths into Arrow; a narrower column would fail COPY on data they allow.
 VARCHAR = "VARCHAR(65535)"
-_MARK = "\x00"  # placeholder handed to where_clause: quote_ident refuses NUL, so it cannot occur inside a name
 _STAGE = "concert_stage_{}"
 
 
@@ -104,7 +103,7 @@ class Layout:
     def clause(self) -> str:
         text = f" DISTSTYLE {self.diststyle}"
         if self.distkey:
-            text += f" DISTKEY ({_q(self.distkey)})"
+            text += f" DISTKEY ({pyformat_ident(self.distkey)})"
         if self.sortkey:
             text += f" COMPOUND SORTKEY ({_names(self.sortkey)})"
         return text
@@ -184,7 +183,7 @@ def load_plan(
         uri = require_source(op, iam_role)
         fields = list(op.data.schema)
         _require_columns(op, fields, op.where or {}, "the where filter", SliceMismatch)
-        target = qualified(schema, op.table)
+        target = pyformat_qualified(schema, op.table)
         columns = known.get(op.table.lower())
         if columns is None:
             creates_table = True
@@ -198,15 +197,15 @@ def load_plan(
         stage = _STAGE.format(index)
         names = _names(f.name for f in fields)
         definitions = ", ".join(_definition(f, flavor) for f in fields)
-        prepare.append(Statement(f"CREATE TEMP TABLE {_q(stage)} ({definitions})"))
+        prepare.append(Statement(f"CREATE TEMP TABLE {pyformat_ident(stage)} ({definitions})"))
         prepare.append(_copy(stage, fields, uri, iam_role, flavor))
         prepare.append(_stage_check(op, stage, uri))
         condition, params = where_sql(op.where)
         swap.append(Statement(f"DELETE FROM {target}{condition}", params))
-        swap.append(Statement(f"INSERT INTO {target} ({names}) SELECT {names} FROM {_q(stage)}"))
-        cleanup.append(Statement(f"DROP TABLE {_q(stage)}"))
+        swap.append(Statement(f"INSERT INTO {target} ({names}) SELECT {names} FROM {pyformat_ident(stage)}"))
+        cleanup.append(Statement(f"DROP TABLE {pyformat_ident(stage)}"))
     # Only when a table is created: an existing schema then needs no CREATE privilege on the database.
-    head = [Statement(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")] if creates_table else []
+    head = [Statement(f"CREATE SCHEMA IF NOT EXISTS {pyformat_ident(schema)}")] if creates_table else []
     return head + prepare + swap + cleanup
 
 
@@ -215,7 +214,7 @@ def _create_table(schema: str, op: Replace, fields: list[pa.Field], flavor: Flav
     parts = [_definition(f, flavor) for f in fields]
     if op.primary_key:  # not enforced by Redshift, but its query planner trusts it
         parts.append(f"PRIMARY KEY ({_names(op.primary_key)})")
-    sql = f"CREATE TABLE IF NOT EXISTS {qualified(schema, op.table)} ({', '.join(parts)})"
+    sql = f"CREATE TABLE IF NOT EXISTS {pyformat_qualified(schema, op.table)} ({', '.join(parts)})"
     if flavor.table_layout:
         _require_columns(op, fields, layout.columns(), "the table layout")
         sql += layout.clause()
@@ -225,7 +224,7 @@ def _create_table(schema: str, op: Replace, fields: list[pa.Field], flavor: Flav
 def _copy(stage: str, fields: list[pa.Field], uri: str, iam_role: str, flavor: Flavor) -> Copy:
     # Nested Parquet columns reach SUPER columns only as JSON.
     nested = any(column_type(f.type, flavor) == flavor.semistructured for f in fields)
-    sql = f"COPY {_q(stage)} FROM %s IAM_ROLE %s FORMAT AS PARQUET" + (" SERIALIZETOJSON" if nested else "")
+    sql = f"COPY {pyformat_ident(stage)} FROM %s IAM_ROLE %s FORMAT AS PARQUET" + (" SERIALIZETOJSON" if nested else "")
     return Copy(sql, (uri, iam_role), stage=stage, columns=tuple(f.name for f in fields), source_uri=uri)
 
 
@@ -235,7 +234,7 @@ def _stage_check(op: Replace, stage: str, uri: str) -> StageCheck:
     # CASE, not a WHERE: a NULL comparison must count as outside the slice.
     inside = f", count(CASE WHEN {condition.removeprefix(' WHERE ')} THEN 1 END)" if op.where else ""
     where = repr(op.where) if op.where is not None else None
-    return StageCheck(f"SELECT count(*){inside} FROM {_q(stage)}", params, f"{uri} for {op.table!r}", expected, where)
+    return StageCheck(f"SELECT count(*){inside} FROM {pyformat_ident(stage)}", params, f"{uri} for {op.table!r}", expected, where)
 
 
 def _require_columns(
@@ -248,23 +247,15 @@ def _require_columns(
 
 
 def _definition(field: pa.Field, flavor: Flavor) -> str:
-    return f"{_q(field.name)} {column_type(field.type, flavor)}"
+    return f"{pyformat_ident(field.name)} {column_type(field.type, flavor)}"
 
 
 def where_sql(where: Mapping[str, object] | None) -> tuple[str, tuple[object, ...]]:
     """``(" WHERE …", params)`` with psycopg2's ``%s`` placeholders (or ``("", ())``)."""
-    clause, params = where_clause(where, _MARK)
-    return clause.replace("%", "%%").replace(_MARK, "%s"), tuple(params)
+    clause, params = pyformat_where(where)
+    return clause, tuple(params)
 
-
-def _q(name: str) -> str:
-    return quote_ident(name).replace("%", "%%")
-
-
-def qualified(schema: str, table: str) -> str:
-    """``"schema"."table"``, ready for a statement psycopg2 binds parameters into."""
-    return f"{_q(schema)}.{_q(table)}"
 
 
 def _names(names: Iterable[str]) -> str:
-    return ", ".join(_q(n) for n in names)
+    return ", ".join(pyformat_ident(n) for n in names)

@@ -25,7 +25,7 @@ import pyarrow as pa
 from pydantic import SecretStr
 
 from concert_platform.storage import redshift_sql as sql
-from concert_platform.storage.sql import quote_ident
+from concert_platform.storage.sql import pyformat_qualified, quote_ident
 from concert_platform.storage.warehouse import MissingTableError, Replace, Warehouse
 
 DEFAULT_PORT = 5439
@@ -175,7 +175,7 @@ class RedshiftWarehouse(Warehouse):
 
     def _select(self, cur: Any, what: str, table: str, where: Mapping[str, object] | None) -> None:
         condition, params = sql.where_sql(where)
-        cur.execute(f"SELECT {what} FROM {sql.qualified(self.schema, table)}{condition}", params)
+        cur.execute(f"SELECT {what} FROM {pyformat_qualified(self.schema, table)}{condition}", params)
 
     def _columns(self, cur: Any, table: str) -> list[tuple]:
         cur.execute(_COLUMNS, (self.schema, table))

@@ -49,3 +49,23 @@ def where_clause(where: Mapping[str, object] | None, placeholder: str = "?") -> 
             terms.append(f"{quote_ident(column)} = {placeholder}")
             params.append(value)
     return " WHERE " + " AND ".join(terms), params
+
+
+# psycopg and psycopg2 read "%" in a statement as a placeholder marker, so names
+# spliced into their statements must carry "%" doubled.
+_MARK = "\x00"  # stands in for placeholders; quote_ident refuses NUL, so no name holds it
+
+
+def pyformat_ident(name: str) -> str:
+    """`quote_ident` for a statement a psycopg driver will bind ``%s`` parameters into."""
+    return quote_ident(name).replace("%", "%%")
+
+
+def pyformat_qualified(schema: str, table: str) -> str:
+    return f"{pyformat_ident(schema)}.{pyformat_ident(table)}"
+
+
+def pyformat_where(where: Mapping[str, object] | None) -> tuple[str, list[object]]:
+    """`where_clause` with ``%s`` placeholders and "%" in the names doubled."""
+    clause, params = where_clause(where, _MARK)
+    return clause.replace("%", "%%").replace(_MARK, "%s"), params

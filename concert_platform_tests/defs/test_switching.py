@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from concert_platform.defs.build import build_definitions
+from concert_platform.storage.sql import quote_ident
 from concert_platform.storage.warehouse import make_warehouse
 
 from .conftest import demo_settings, seed
@@ -26,7 +27,7 @@ def pg_schema():
     name = f"switch_{uuid.uuid4().hex[:10]}"
     yield name
     with psycopg.connect(PG_URL, autocommit=True) as con:
-        con.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+        con.execute(f"DROP SCHEMA IF EXISTS {quote_ident(name)} CASCADE")
 
 
 def _materialise(settings, days):
