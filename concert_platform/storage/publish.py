@@ -15,7 +15,7 @@ from typing import Optional
 import pyarrow as pa
 
 from concert_platform.storage.lake import Lake, LakeWrite
-from concert_platform.storage.warehouse import Replace, Warehouse
+from concert_platform.storage.warehouse import Replace, SliceCheck, Warehouse
 
 REJECTS_TABLE = "rejected_records"
 
@@ -31,7 +31,13 @@ def publish(
     rejects: Optional[pa.Table] = None,
     primary_key: tuple[str, ...] = (),
 ) -> LakeWrite:
-    """Replace exactly what ``name`` (and ``partition``) covers, plus its rejects when given."""
+    """Replace exactly what ``name`` (and ``partition``) covers, plus its rejects when given.
+
+    Rows outside ``where`` are refused before anything is written, so neither
+    the lake nor the warehouse ever holds them.
+    """
+    if where is not None:
+        SliceCheck(where).check(valid)
     rejects_asset = f"{REJECTS_TABLE}/{name}"
     operations = [Replace(name, valid, where, primary_key=primary_key, source_uri=lake.uri(name, partition))]
     if rejects is not None:
