@@ -8,7 +8,6 @@ validation (a clashing sale_id) re-reads its file for the row as it arrived.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -26,6 +25,7 @@ from concert_platform.validation import (
     arrow_schema,
     model_plan,
     record_json,
+    reject_reason,
     rejects_table,
     table_records,
     validate_records,
@@ -118,7 +118,7 @@ class _Load:
             records = [{k: v for k, v in r.items() if k not in _LOAD_FIELDS} for r in batch.records]
             result = validate_records(TicketSale, records, **args)
         for reject in result.rejects.to_pylist():
-            rejects.append({**reject, "_reason": _short_reason(reject["error"])})
+            rejects.append({**reject, "_reason": reject_reason(reject["error"])})
 
         valid, at = result.valid, result.source_rows
         known = pc.is_in(valid["concert_id"], value_set=self.known)
@@ -208,15 +208,6 @@ def _array(column) -> pa.Array:
 
 def _with_hidden(schema: pa.Schema) -> pa.Schema:
     return pa.schema(list(schema) + list(_HIDDEN))
-
-
-_FIELD_IN_ERROR = re.compile(r"(?:^|; )([A-Za-z_]\w*)[\w.]*: ")
-
-
-def _short_reason(error: str) -> str:
-    """'quantity: Input ...; currency: Value error ...' -> 'invalid currency, quantity' (for stats)."""
-    names = sorted(set(_FIELD_IN_ERROR.findall(error)))
-    return f"invalid {', '.join(names)}" if names else "invalid record"
 
 
 def _raw(batch: Batch, i: int) -> dict:

@@ -10,6 +10,7 @@ from concert_platform.validation.records import (
     ValidationResult,
     models_to_table,
     record_json,
+    reject_reason,
     rejects_table,
     validate_records,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "model_plan",
     "models_to_table",
     "record_json",
+    "reject_reason",
     "rejects_table",
     "table_records",
     "validate_records",

@@ -10,6 +10,7 @@ import base64
 import gc
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timezone
 from typing import Any, Iterable, Mapping, Optional
@@ -104,6 +105,17 @@ def batch_overrides(plan: ModelPlan, defaults: Optional[Mapping[str, Any]]) -> d
     if defaults:
         raise ValueError(f"{plan.model.__name__} has no field {', '.join(defaults)}")
     return out
+
+
+_FIELD_IN_ERROR = re.compile(r"(?:^|; )([A-Za-z_]\w*)[\w.]*: ")
+
+
+def reject_reason(error: Optional[str]) -> str:
+    """A reject's group: 'invalid currency, quantity' for a model's message, else its first clause, cut short."""
+    names = sorted(set(_FIELD_IN_ERROR.findall(error or "")))
+    if names:
+        return f"invalid {', '.join(names)}"
+    return (error or "unknown").split(";")[0].strip()[:80]
 
 
 def reject_factory(entity: str, partition_key: str, source: Optional[str], rejected_at: Optional[datetime] = None):

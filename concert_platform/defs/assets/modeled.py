@@ -9,7 +9,7 @@ import pyarrow as pa
 from concert_platform.defs.checks import foreign_key_check, primary_key_check, reject_rate_check
 from concert_platform.defs.io_manager import ModelOutput
 from concert_platform.defs.resources import QualityResource
-from concert_platform.validation import ValidationResult
+from concert_platform.validation import ValidationResult, reject_reason
 
 
 def model_results(
@@ -40,10 +40,6 @@ def model_results(
 
 def reject_reasons(rejects: pa.Table, top: int = 10) -> dg.MetadataValue:
     """The most common reasons, each cut to its first clause so values don't split them."""
-    reasons = Counter(short_reason(error) for error in rejects["error"].to_pylist())
+    reasons = Counter(reject_reason(error) for error in rejects["error"].to_pylist())
     return dg.MetadataValue.json(dict(reasons.most_common(top)))
 
-
-def short_reason(error: Optional[str]) -> str:
-    """The first clause of an error, cut short, to group rejects by."""
-    return (error or "unknown").split(";")[0].strip()[:80]
