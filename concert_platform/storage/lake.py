@@ -115,11 +115,8 @@ class Lake:
             if not self._is_file(path):
                 raise FileNotFoundError(f"no lake file at {self.location.display(path)}")
             return self._read_file(path, columns)
-        tables = [
-            self._read_file(path, columns)
-            for path in (self.file_path(asset, key) for key in partitions)
-            if self._is_file(path)
-        ]
+        present = set(self.partitions(asset))  # one listing, not one existence check per key
+        tables = [self._read_file(self.file_path(asset, key), columns) for key in partitions if key in present]
         if not tables:
             return self._empty_like(asset, columns)
         return pa.concat_tables(tables, promote_options="permissive")
