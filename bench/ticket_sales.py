@@ -63,12 +63,26 @@ def fast_path(landing: str, concert_ids: list[str], out: str, queue) -> None:
     started = time.perf_counter()
     partition = load_sales_partition(LandingZone(open_location(landing)), DAY.isoformat(), pa.array(concert_ids))
     validated = time.perf_counter()
-    publish(Lake(open_location(f"{out}/lake")), make_warehouse(f"duckdb:///{out}/fast.duckdb", "bench"), "ticket_sales",
-            partition.valid, partition=DAY.isoformat(), where={"sale_date": DAY}, rejects=partition.rejects)
+    publish(
+        Lake(open_location(f"{out}/lake")),
+        make_warehouse(f"duckdb:///{out}/fast.duckdb", "bench"),
+        "ticket_sales",
+        partition.valid,
+        partition=DAY.isoformat(),
+        where={"sale_date": DAY},
+        rejects=partition.rejects,
+    )
     loaded = time.perf_counter()
-    queue.put({"rows": partition.stats["rows_read"], "valid": partition.valid.num_rows, "seconds": loaded - started,
-               "validate_s": validated - started, "publish_s": loaded - validated,
-               "peak_rss_mb": _peak_rss_mb()})
+    queue.put(
+        {
+            "rows": partition.stats["rows_read"],
+            "valid": partition.valid.num_rows,
+            "seconds": loaded - started,
+            "validate_s": validated - started,
+            "publish_s": loaded - validated,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    )
 
 
 def naive_path(landing: str, limit: int, out: str, queue) -> None:
@@ -92,8 +106,10 @@ def naive_path(landing: str, limit: int, out: str, queue) -> None:
                     continue
     frame = pd.DataFrame(rows)
     con = duckdb.connect(f"{out}/naive.duckdb")
-    con.execute("CREATE TABLE ticket_sales (sale_id VARCHAR, concert_id VARCHAR, sold_at TIMESTAMPTZ, quantity BIGINT, "
-                "unit_price DECIMAL(18,4), currency VARCHAR, channel VARCHAR, customer_id VARCHAR, section VARCHAR)")
+    con.execute(
+        "CREATE TABLE ticket_sales (sale_id VARCHAR, concert_id VARCHAR, sold_at TIMESTAMPTZ, quantity BIGINT, "
+        "unit_price DECIMAL(18,4), currency VARCHAR, channel VARCHAR, customer_id VARCHAR, section VARCHAR)"
+    )
     columns = ["sale_id", "concert_id", "sold_at", "quantity", "unit_price", "currency", "channel", "customer_id", "section"]
     con.execute("BEGIN")
     for record in frame[columns].itertuples(index=False):
@@ -123,16 +139,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"preparing a landing zone with one day of {args.rows:,} sales ...", flush=True)
     landing, concert_ids = prepare(args.rows)
     with tempfile.TemporaryDirectory(dir=DATA) as out:
-        runs = sorted((_in_child(fast_path, str(landing), concert_ids, out) for _ in range(args.repeat)),
-                      key=lambda r: r["seconds"])
+        runs = sorted(
+            (_in_child(fast_path, str(landing), concert_ids, out) for _ in range(args.repeat)), key=lambda r: r["seconds"]
+        )
         fast = runs[len(runs) // 2]
         naive = _in_child(naive_path, str(landing), min(args.naive_rows, args.rows), out)
     fast_rate, naive_rate = fast["rows"] / fast["seconds"], naive["rows"] / naive["seconds"]
     print(f"\n{'path':<8}{'rows':>12}{'seconds':>10}{'rows/s':>12}{'peak RSS':>12}")
     for name, r, rate in (("fast", fast, fast_rate), ("naive", naive, naive_rate)):
         print(f"{name:<8}{r['rows']:>12,}{r['seconds']:>10.2f}{rate:>12,.0f}{r['peak_rss_mb']:>9,.0f} MB")
-    print(f"\nfast path: validate {fast['validate_s']:.2f}s, lake + warehouse {fast['publish_s']:.2f}s; "
-          f"{fast['valid']:,} valid of {fast['rows']:,}")
+    print(
+        f"\nfast path: validate {fast['validate_s']:.2f}s, lake + warehouse {fast['publish_s']:.2f}s; "
+        f"{fast['valid']:,} valid of {fast['rows']:,}"
+    )
     timings = ", ".join(f"{r['seconds']:.2f}" for r in runs)
     print(f"fast-path runs: {timings} s (the median is shown)")
     print(f"speed-up: {fast_rate / naive_rate:.1f}x (targets: >= 300,000 rows/s and >= 15x)")

@@ -26,7 +26,6 @@ from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 from concert_platform.storage.warehouse import make_warehouse
 
-
 # Step-by-step DEBUG events belong in the UI, not in `make run`'s summary.
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 
@@ -37,8 +36,10 @@ def seed(settings: Settings, days: int) -> list[str]:
     start = anchor - timedelta(days=days)
     zone = LandingZone(open_location(settings.landing_url, settings.aws_endpoint_url))
     summary = seed_landing_zone(zone, DemoCatalog(seed=settings.demo_seed, anchor=anchor), start, days, seed=settings.demo_seed)
-    print(f"seeded {summary.records:,} sale records in {len(summary.files)} files for {days} days "
-          f"({start} .. {anchor - timedelta(days=1)}) into {zone.location.display(zone.location.root)}")
+    print(
+        f"seeded {summary.records:,} sale records in {len(summary.files)} files for {days} days "
+        f"({start} .. {anchor - timedelta(days=1)}) into {zone.location.display(zone.location.root)}"
+    )
     return [(start + timedelta(days=i)).isoformat() for i in range(days)]
 
 

@@ -81,8 +81,7 @@ def _notes(environ: Mapping[str, str]) -> list[str]:
     if stray:
         notes.append(f"{', '.join(stray)} set but {SWITCH} is not: using SQLite")
     if dotenv_values(".env").get(SWITCH):  # Dagster's CLI reads .env; make and `make run` do not
-        notes.append(f"{SWITCH} is in .env, but make chooses the instance from the shell: "
-                     "export the DAGSTER_PG_* variables")
+        notes.append(f"{SWITCH} is in .env, but make chooses the instance from the shell: export the DAGSTER_PG_* variables")
     return notes
 
 
@@ -99,13 +98,13 @@ def install(source: str | os.PathLike, home: str | os.PathLike, environ: Mapping
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m concert_platform.instance_config",
-                                     description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m concert_platform.instance_config", description=__doc__.split("\n\n")[0])
     parser.add_argument("--source", default="dagster.yaml", help="the project's dagster.yaml (default: ./dagster.yaml)")
     mode = parser.add_mutually_exclusive_group(required=True)
     mode.add_argument("--local", action="store_true", help="print the SQLite variant (no storage section)")
-    mode.add_argument("--install", metavar="DAGSTER_HOME",
-                      help=f"write DAGSTER_HOME/dagster.yaml: PostgreSQL if {SWITCH} is set, else SQLite")
+    mode.add_argument(
+        "--install", metavar="DAGSTER_HOME", help=f"write DAGSTER_HOME/dagster.yaml: PostgreSQL if {SWITCH} is set, else SQLite"
+    )
     args = parser.parse_args(argv)
     if args.local:
         sys.stdout.write(render(args.source, {})[0])

@@ -13,16 +13,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Callable, Union
 from urllib.parse import parse_qs, urlsplit
 
 
 @dataclass
 class Reply:
     status: int = 200
-    body: Union[dict, list, str, bytes, None] = None
+    body: dict | list | str | bytes | None = None
     headers: dict = field(default_factory=dict)
     delay_s: float = 0.0  # to provoke client timeouts
 
@@ -39,7 +39,7 @@ class Seen:
 
 class StubServer:
     def __init__(self):
-        self.routes: dict[tuple[str, str], Union[list, Callable]] = {}
+        self.routes: dict[tuple[str, str], list | Callable] = {}
         self.requests: list[Seen] = []
         self._lock = threading.Lock()
         stub = self
@@ -48,8 +48,14 @@ class StubServer:
             def _serve(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 parts = urlsplit(self.path)
-                seen = Seen(self.command, parts.path, parse_qs(parts.query), dict(self.headers),
-                            self.rfile.read(length) if length else b"", time.monotonic())
+                seen = Seen(
+                    self.command,
+                    parts.path,
+                    parse_qs(parts.query),
+                    dict(self.headers),
+                    self.rfile.read(length) if length else b"",
+                    time.monotonic(),
+                )
                 reply = stub._reply(seen)
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
@@ -80,7 +86,7 @@ class StubServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
-    def add(self, method: str, path: str, replies: Union[Reply, list, Callable]) -> None:
+    def add(self, method: str, path: str, replies: Reply | list | Callable) -> None:
         self.routes[(method, path)] = [replies] if isinstance(replies, Reply) else replies
 
     def _reply(self, seen: Seen) -> Reply:
@@ -96,7 +102,7 @@ class StubServer:
     def hits(self, path: str) -> list[Seen]:
         return [r for r in self.requests if r.path == path]
 
-    def __enter__(self) -> "StubServer":
+    def __enter__(self) -> StubServer:
         self._thread.start()
         return self
 

@@ -58,8 +58,13 @@ def no_pg_env(monkeypatch):
 @pytest.fixture
 def pg_env(monkeypatch, pg_database):
     """The DAGSTER_PG_* variables a team member exports, pointing at the fresh database."""
-    values = {"DAGSTER_PG_HOST": PG["host"], "DAGSTER_PG_PORT": PG["port"], "DAGSTER_PG_USERNAME": PG["user"],
-              "DAGSTER_PG_PASSWORD": "", "DAGSTER_PG_DB": pg_database}
+    values = {
+        "DAGSTER_PG_HOST": PG["host"],
+        "DAGSTER_PG_PORT": PG["port"],
+        "DAGSTER_PG_USERNAME": PG["user"],
+        "DAGSTER_PG_PASSWORD": "",
+        "DAGSTER_PG_DB": pg_database,
+    }
     for var, value in values.items():
         monkeypatch.setenv(var, value)
     return values
@@ -67,10 +72,15 @@ def pg_env(monkeypatch, pg_database):
 
 def _schedule_state() -> InstigatorState:
     code_location = InProcessCodeLocationOrigin(
-        LoadableTargetOrigin(module_name="concert_platform.definitions"), location_name="concert_platform")
+        LoadableTargetOrigin(module_name="concert_platform.definitions"), location_name="concert_platform"
+    )
     origin = RemoteRepositoryOrigin(code_location, "__repository__").get_instigator_origin("ticket_sales_schedule")
-    return InstigatorState(origin, InstigatorType.SCHEDULE, InstigatorStatus.RUNNING,
-                           ScheduleInstigatorData(cron_schedule="0 1 * * *", start_timestamp=time.time()))
+    return InstigatorState(
+        origin,
+        InstigatorType.SCHEDULE,
+        InstigatorStatus.RUNNING,
+        ScheduleInstigatorData(cron_schedule="0 1 * * *", start_timestamp=time.time()),
+    )
 
 
 def _assert_shared_settings(instance: dg.DagsterInstance) -> None:

@@ -6,7 +6,7 @@ with their materialisation, and tests call them directly.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import dagster as dg
 import pyarrow as pa
@@ -57,7 +57,12 @@ def foreign_key_check(table: pa.Table, column: str, referenced: pa.Array, target
         check_name=foreign_key(column),
         passed=len(dangling) == 0,
         severity=dg.AssetCheckSeverity.WARN,
-        metadata={"references": target, "dangling_rows": len(dangling), "dangling_keys": len(unique), "sample": repr(unique[:SAMPLE])},
+        metadata={
+            "references": target,
+            "dangling_rows": len(dangling),
+            "dangling_keys": len(unique),
+            "sample": repr(unique[:SAMPLE]),
+        },
     )
 
 
@@ -67,6 +72,10 @@ def reject_rate_check(valid_rows: int, rejected_rows: int, threshold: float) -> 
     return dg.AssetCheckResult(
         check_name=REJECT_RATE,
         passed=rate <= threshold,
-        metadata={"reject_rate": dg.MetadataValue.float(rate), "threshold": dg.MetadataValue.float(threshold),
-                  "rejected": rejected_rows, "total": total},
+        metadata={
+            "reject_rate": dg.MetadataValue.float(rate),
+            "threshold": dg.MetadataValue.float(threshold),
+            "rejected": rejected_rows,
+            "total": total,
+        },
     )

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Optional, Union
 
 import dagster as dg
 import pandas as pd
@@ -35,7 +34,7 @@ class ModelOutput:
     rejects: pa.Table
 
 
-def to_arrow(value: Union[pa.Table, pd.DataFrame]) -> pa.Table:
+def to_arrow(value: pa.Table | pd.DataFrame) -> pa.Table:
     if isinstance(value, pa.Table):
         return value
     if isinstance(value, pd.DataFrame):
@@ -59,8 +58,9 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         if rejects is not None:
             rejects = rejects.cast(REJECTS_SCHEMA)
         primary_key = tuple((context.definition_metadata or {}).get(PRIMARY_KEY) or ())
-        written = publish(self.lake.lake(), warehouse, name, valid, partition=partition, where=where, rejects=rejects,
-                          primary_key=primary_key)
+        written = publish(
+            self.lake.lake(), warehouse, name, valid, partition=partition, where=where, rejects=rejects, primary_key=primary_key
+        )
 
         context.add_output_metadata(
             {
@@ -84,7 +84,7 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         return table if wants_arrow else table.to_pandas()
 
     @staticmethod
-    def _partition_filter(context: dg.OutputContext, partition: Optional[str]) -> Optional[dict]:
+    def _partition_filter(context: dg.OutputContext, partition: str | None) -> dict | None:
         if partition is None:
             return None
         column = (context.definition_metadata or {}).get(PARTITION_COLUMN)

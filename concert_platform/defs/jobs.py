@@ -25,14 +25,21 @@ def build_sales_job():
 
 
 def build_schedules(sales_job) -> list[dg.ScheduleDefinition]:
-    @dg.schedule(job=sales_job, cron_schedule="0 1 * * *", execution_timezone="UTC",
-                 description="Every night, (re)load yesterday's sales once the day is complete.")
+    @dg.schedule(
+        job=sales_job,
+        cron_schedule="0 1 * * *",
+        execution_timezone="UTC",
+        description="Every night, (re)load yesterday's sales once the day is complete.",
+    )
     def ticket_sales_schedule(context: dg.ScheduleEvaluationContext):
         yesterday = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
         return dg.RunRequest(run_key=f"scheduled:{yesterday}", partition_key=yesterday)
 
     catalog_schedule = dg.ScheduleDefinition(
-        name="catalog_schedule", job=catalog_job, cron_schedule="0 3 * * *", execution_timezone="UTC",
+        name="catalog_schedule",
+        job=catalog_job,
+        cron_schedule="0 3 * * *",
+        execution_timezone="UTC",
         description="Every night after the sales load: refresh sources, dimensions and features.",
     )
     return [ticket_sales_schedule, catalog_schedule]

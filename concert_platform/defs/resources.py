@@ -8,8 +8,7 @@ and never see how the choice was made.
 from __future__ import annotations
 
 import os
-from datetime import date, datetime, timezone
-from typing import Optional, Union
+from datetime import UTC, date, datetime
 
 import dagster as dg
 from dagster_aws.s3 import S3Resource
@@ -30,7 +29,7 @@ class LakeResource(dg.ConfigurableResource):
     """Where asset Parquet lives: a folder or ``s3://bucket/prefix``."""
 
     url: str
-    endpoint_url: Optional[str] = None
+    endpoint_url: str | None = None
 
     def lake(self) -> Lake:
         return Lake(open_location(self.url, self.endpoint_url))
@@ -44,8 +43,8 @@ class LandingZoneResource(dg.ConfigurableResource):
     """
 
     url: str
-    endpoint_url: Optional[str] = None
-    s3: Optional[S3Resource] = None
+    endpoint_url: str | None = None
+    s3: S3Resource | None = None
 
     def zone(self) -> LandingZone:
         location = open_location(self.url, self.endpoint_url)
@@ -55,7 +54,7 @@ class LandingZoneResource(dg.ConfigurableResource):
 class WarehouseResource(dg.ConfigurableResource):
     url: str
     schema_name: str = "concert"
-    redshift_iam_role: Optional[str] = None
+    redshift_iam_role: str | None = None
 
     def warehouse(self) -> Warehouse:
         return make_warehouse(self.url, self.schema_name, redshift_iam_role=self.redshift_iam_role)
@@ -71,11 +70,11 @@ class _DemoWorld(dg.ConfigurableResource):
     """The demo world's knobs, shared by the three source resources."""
 
     demo_seed: int = 7
-    demo_date: Optional[str] = None  # ISO date; None = today (UTC)
+    demo_date: str | None = None  # ISO date; None = today (UTC)
 
     def reference_date(self) -> date:
         """The 'today' the source is asked about: pinned in the demo for reproducible runs."""
-        return date.fromisoformat(self.demo_date) if self.demo_date else datetime.now(timezone.utc).date()
+        return date.fromisoformat(self.demo_date) if self.demo_date else datetime.now(UTC).date()
 
     def demo_catalog(self) -> DemoCatalog:
         return DemoCatalog(seed=self.demo_seed, anchor=self.reference_date())
@@ -85,7 +84,7 @@ class TicketmasterResource(_DemoWorld):
     """Live when ``api_key`` is set; ``countries``/``cities`` are the markets asked for."""
 
     api_url: str = "https://app.ticketmaster.com/discovery/v2"
-    api_key: Optional[str] = None
+    api_key: str | None = None
     countries: list[str] = ["US"]
     cities: list[str] = []
 
@@ -98,8 +97,8 @@ class TicketmasterResource(_DemoWorld):
 class SpotifyResource(_DemoWorld):
     api_url: str = "https://api.spotify.com/v1"
     token_url: str = "https://accounts.spotify.com/api/token"
-    client_id: Optional[str] = None
-    client_secret: Optional[str] = None
+    client_id: str | None = None
+    client_secret: str | None = None
 
     def client(self) -> SpotifyClient:
         if self.client_id and self.client_secret:
@@ -109,7 +108,7 @@ class SpotifyResource(_DemoWorld):
 
 class MusicBrainzResource(_DemoWorld):
     api_url: str = "https://musicbrainz.org/ws/2"
-    user_agent: Optional[str] = None
+    user_agent: str | None = None
 
     def client(self) -> MusicBrainzClient:
         if self.user_agent:
@@ -117,7 +116,7 @@ class MusicBrainzResource(_DemoWorld):
         return DemoMusicBrainz(self.demo_catalog())
 
 
-def _secret(variable: str, value) -> Union[str, dg.EnvVar, None]:
+def _secret(variable: str, value) -> str | dg.EnvVar | None:
     """Hand a secret over as an ``EnvVar`` when it came from the environment.
 
     Dagster then shows the variable's name, not its value, in the UI and
@@ -135,8 +134,11 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
     s3 = S3Resource(endpoint_url=settings.aws_endpoint_url)
     lake = LakeResource(url=settings.lake_url, endpoint_url=settings.aws_endpoint_url)
-    warehouse = WarehouseResource(url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url),
-                                  schema_name=settings.warehouse_schema, redshift_iam_role=settings.redshift_iam_role)
+    warehouse = WarehouseResource(
+        url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url),
+        schema_name=settings.warehouse_schema,
+        redshift_iam_role=settings.redshift_iam_role,
+    )
     world = {"demo_seed": settings.demo_seed, "demo_date": settings.demo_date.isoformat() if settings.demo_date else None}
     return {
         "io_manager": LakeWarehouseIOManager(lake=lake, warehouse=warehouse),

@@ -23,8 +23,12 @@ def day_digests(files: list[LandingFile]) -> dict[str, str]:
 
 
 def build_landing_sensor(sales_job, partitions: dg.PartitionsDefinition) -> dg.SensorDefinition:
-    @dg.sensor(job=sales_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.STOPPED,
-               description="Watches {landing}/ticket_sales/; requests one run per day whose files changed.")
+    @dg.sensor(
+        job=sales_job,
+        minimum_interval_seconds=60,
+        default_status=dg.DefaultSensorStatus.STOPPED,
+        description="Watches {landing}/ticket_sales/; requests one run per day whose files changed.",
+    )
     def landing_zone_sensor(context: dg.SensorEvaluationContext, landing: LandingZoneResource):
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
         current = day_digests(landing.zone().sale_files())

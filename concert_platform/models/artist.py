@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -18,21 +18,21 @@ MatchMethod = Literal["id_link", "url_relation", "name_match", "unmatched"]
 class Artist(BaseEntity):
     artist_id: Identifier = Field(description="MusicBrainz id when known, else 'tm:<attraction id>'")
     name: Annotated[str, Field(min_length=1, max_length=300)]
-    ticketmaster_id: Optional[Identifier] = None
+    ticketmaster_id: Identifier | None = None
     ticketmaster_ids: list[Identifier] = Field(
         default_factory=list, description="Every Ticketmaster attraction merged into this artist"
     )
-    spotify_id: Optional[SpotifyId] = None
-    musicbrainz_id: Optional[MusicBrainzId] = None
+    spotify_id: SpotifyId | None = None
+    musicbrainz_id: MusicBrainzId | None = None
     match_method: MatchMethod = "unmatched"
-    match_note: Optional[str] = Field(None, description="Why a match was made or refused (scores, ambiguity)")
+    match_note: str | None = Field(None, description="Why a match was made or refused (scores, ambiguity)")
     genres: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(default_factory=list)
-    country: Optional[CountryCode] = None
-    artist_type: Optional[Literal["Person", "Group", "Orchestra", "Choir", "Character", "Other"]] = None
-    disambiguation: Optional[str] = None
-    popularity: Optional[Annotated[int, Field(ge=0, le=100)]] = None
-    followers: Optional[Annotated[int, Field(ge=0)]] = None
-    image_url: Optional[Annotated[str, Field(pattern=r"^https?://")]] = None
+    country: CountryCode | None = None
+    artist_type: Literal["Person", "Group", "Orchestra", "Choir", "Character", "Other"] | None = None
+    disambiguation: str | None = None
+    popularity: Annotated[int, Field(ge=0, le=100)] | None = None
+    followers: Annotated[int, Field(ge=0)] | None = None
+    image_url: Annotated[str, Field(pattern=r"^https?://")] | None = None
 
     model_config = {
         "json_schema_extra": {
@@ -55,7 +55,7 @@ class Artist(BaseEntity):
     }
 
     @model_validator(mode="after")
-    def _matched_artists_name_their_ids(self) -> "Artist":
+    def _matched_artists_name_their_ids(self) -> Artist:
         if self.match_method != "unmatched" and not (self.spotify_id or self.musicbrainz_id):
             raise ValueError(f"match_method {self.match_method!r} needs a spotify_id or musicbrainz_id")
         return self

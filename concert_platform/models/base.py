@@ -10,9 +10,9 @@ written once and both paths enforce it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from typing import Annotated, Optional
+from typing import Annotated
 from zoneinfo import available_timezones
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
@@ -21,7 +21,7 @@ from concert_platform.models.codes import ISO_3166_ALPHA2, ISO_4217
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -98,8 +98,8 @@ class BaseEntity(BaseModel):
 class Location(BaseModel):
     """Where something is: mixed into models that have a place (venues, artists' home)."""
 
-    city: Optional[Annotated[str, Field(min_length=1, max_length=200)]] = None
-    region: Optional[Annotated[str, Field(max_length=200)]] = None
-    country: Optional[CountryCode] = None
-    latitude: Optional[Latitude] = None
-    longitude: Optional[Longitude] = None
+    city: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    region: Annotated[str, Field(max_length=200)] | None = None
+    country: CountryCode | None = None
+    latitude: Latitude | None = None
+    longitude: Longitude | None = None

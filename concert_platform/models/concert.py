@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import time
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
@@ -16,22 +16,22 @@ CONCERT_STATUSES: tuple[str, ...] = ConcertStatus.__args__
 class Concert(BaseEntity):
     concert_id: Identifier
     name: Annotated[str, Field(min_length=1, max_length=500)]
-    artist_id: Optional[Identifier] = Field(None, description="Headliner; festivals may list none")
+    artist_id: Identifier | None = Field(None, description="Headliner; festivals may list none")
     supporting_artist_ids: list[Identifier] = Field(default_factory=list)
     venue_id: Identifier
     status: ConcertStatus
-    local_date: Optional[EventDate] = Field(None, description="None while the date is to be announced")
-    local_time: Optional[time] = None
-    starts_at: Optional[AwareDatetime] = None
-    timezone: Optional[TimeZoneName] = None
+    local_date: EventDate | None = Field(None, description="None while the date is to be announced")
+    local_time: time | None = None
+    starts_at: AwareDatetime | None = None
+    timezone: TimeZoneName | None = None
     date_tba: bool = False
-    onsale_start: Optional[AwareDatetime] = None
-    onsale_end: Optional[AwareDatetime] = None
-    price_min: Optional[Money] = None
-    price_max: Optional[Money] = None
-    currency: Optional[CurrencyCode] = None
-    genre: Optional[str] = None
-    url: Optional[Annotated[str, Field(pattern=r"^https?://")]] = None
+    onsale_start: AwareDatetime | None = None
+    onsale_end: AwareDatetime | None = None
+    price_min: Money | None = None
+    price_max: Money | None = None
+    currency: CurrencyCode | None = None
+    genre: str | None = None
+    url: Annotated[str, Field(pattern=r"^https?://")] | None = None
 
     model_config = {
         "json_schema_extra": {
@@ -56,7 +56,7 @@ class Concert(BaseEntity):
     }
 
     @model_validator(mode="after")
-    def _consistent(self) -> "Concert":
+    def _consistent(self) -> Concert:
         if self.price_min is not None and self.price_max is not None and self.price_max < self.price_min:
             raise ValueError(f"price_max {self.price_max} is below price_min {self.price_min}")
         if (self.price_min is not None or self.price_max is not None) and self.currency is None:

@@ -1,6 +1,6 @@
 """Valid and invalid records of each model, with the messages users get.
 
-    python -m concert_platform.models.examples
+python -m concert_platform.models.examples
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ def error_message(model: type[BaseModel], record: dict) -> str | None:
 def main() -> None:
     print("Valid examples\n")
     for model in (Artist, Venue, Concert, TicketSale):
-        print(f"{model.__name__}: {model.model_validate(_example(model)).model_dump_json(exclude={'created_at', 'updated_at'})}\n")
+        print(
+            f"{model.__name__}: {model.model_validate(_example(model)).model_dump_json(exclude={'created_at', 'updated_at'})}\n"
+        )
     print("Invalid examples and the message each gets\n")
     for model, what, change in INVALID:
         print(f"{model.__name__} with {what} {change}:\n    {error_message(model, invalid_record(model, change))}")

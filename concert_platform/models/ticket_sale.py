@@ -6,7 +6,7 @@ is a promise to them: see the README's landing-zone section.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import Field
 
@@ -23,8 +23,8 @@ class TicketSale(BaseEntity):
     unit_price: Money
     currency: CurrencyCode
     channel: SaleChannel
-    customer_id: Optional[Annotated[str, Field(max_length=128)]] = None
-    section: Optional[Annotated[str, Field(max_length=64)]] = None
+    customer_id: Annotated[str, Field(max_length=128)] | None = None
+    section: Annotated[str, Field(max_length=64)] | None = None
 
     model_config = {
         "json_schema_extra": {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
+from typing import Annotated
 
 from pydantic import Field
 
@@ -13,13 +13,13 @@ class Venue(BaseEntity, Location):
     venue_id: Identifier
     name: Annotated[str, Field(min_length=1, max_length=300)]
     country: CountryCode
-    address: Optional[Annotated[str, Field(max_length=500)]] = None
-    postal_code: Optional[Annotated[str, Field(max_length=20)]] = None
-    timezone: Optional[TimeZoneName] = None
+    address: Annotated[str, Field(max_length=500)] | None = None
+    postal_code: Annotated[str, Field(max_length=20)] | None = None
+    timezone: TimeZoneName | None = None
     # No source API publishes capacity; it comes from the landing zone's
     # reference file, so an unknown capacity is normal, not an error.
-    capacity: Optional[Annotated[int, Field(gt=0, le=500_000)]] = None
-    capacity_source: Optional[str] = None
+    capacity: Annotated[int, Field(gt=0, le=500000)] | None = None
+    capacity_source: str | None = None
 
     model_config = {
         "json_schema_extra": {

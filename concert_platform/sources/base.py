@@ -8,9 +8,10 @@ one of these protocols; nothing above ``sources`` changes.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterator, Optional, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 
 @dataclass
@@ -40,7 +41,7 @@ class TicketmasterClient(Protocol):
 class SpotifyClient(Protocol):
     stats: ClientStats
 
-    def get_artist(self, spotify_id: str) -> Optional[dict]:
+    def get_artist(self, spotify_id: str) -> dict | None:
         """``GET /artists/{id}``: the artist object, or None when unknown (404)."""
         ...
 
@@ -53,7 +54,7 @@ class SpotifyClient(Protocol):
 class MusicBrainzClient(Protocol):
     stats: ClientStats
 
-    def lookup_artist(self, mbid: str) -> Optional[dict]:
+    def lookup_artist(self, mbid: str) -> dict | None:
         """``GET /artist/<mbid>?inc=aliases+genres+tags+url-rels``, or None when unknown (404)."""
         ...
 
@@ -61,7 +62,7 @@ class MusicBrainzClient(Protocol):
         """``GET /artist?query=…``: the whole search response (``{"count", "offset", "artists"}``)."""
         ...
 
-    def lookup_url(self, resource: str) -> Optional[dict]:
+    def lookup_url(self, resource: str) -> dict | None:
         """``GET /url?resource=…&inc=artist-rels``: the url entity, or None when unknown (404)."""
         ...
 

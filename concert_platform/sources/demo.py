@@ -3,8 +3,8 @@ Spotify and MusicBrainz (see ``demo_catalog`` for the world they describe)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
-from typing import Iterator, Optional
 
 from concert_platform.sources import demo_payloads as p
 from concert_platform.sources.base import ClientStats
@@ -31,10 +31,15 @@ class DemoTicketmaster:
 
     def search_events(self, start: datetime, end: datetime) -> Iterator[dict]:
         start, end = to_utc(start), to_utc(end)
-        hits = [e for e in self._sorted if (e.starts_at is None and self.include_tba)
-                or (e.starts_at is not None and start <= e.starts_at < end)]
-        query = (f"startDateTime={p.iso_z(start)}&endDateTime={p.iso_z(end)}&segmentId={p.MUSIC_SEGMENT_ID}"
-                 f"&includeTBA={'yes' if self.include_tba else 'no'}&sort=id,asc")
+        hits = [
+            e
+            for e in self._sorted
+            if (e.starts_at is None and self.include_tba) or (e.starts_at is not None and start <= e.starts_at < end)
+        ]
+        query = (
+            f"startDateTime={p.iso_z(start)}&endDateTime={p.iso_z(end)}&segmentId={p.MUSIC_SEGMENT_ID}"
+            f"&includeTBA={'yes' if self.include_tba else 'no'}&sort=id,asc"
+        )
         number = 0
         while True:  # an empty result is still one request and one page
             self.stats.requests += 1
@@ -54,7 +59,7 @@ class DemoSpotify:
         self._by_id = {a.spotify_id: a for a in known}
         self._index = [(p.normalize_name(a.name), a) for a in known]
 
-    def get_artist(self, spotify_id: str) -> Optional[dict]:
+    def get_artist(self, spotify_id: str) -> dict | None:
         self.stats.requests += 1
         artist = self._by_id.get(spotify_id)
         return p.spotify_artist(artist) if artist else None
@@ -84,7 +89,7 @@ class DemoMusicBrainz:
             for kind, resource in p.mb_url_resources(a):
                 self._urls.setdefault(resource.rstrip("/"), []).append((kind, a))
 
-    def lookup_artist(self, mbid: str) -> Optional[dict]:
+    def lookup_artist(self, mbid: str) -> dict | None:
         self.stats.requests += 1
         artist = self._by_id.get(mbid)
         return p.mb_artist(artist, self.catalog.seed) if artist else None
@@ -105,7 +110,7 @@ class DemoMusicBrainz:
         created = f"{self.catalog.anchor.isoformat()}T00:00:00.000Z"  # never the clock
         return {"created": created, "count": len(scored), "offset": offset, "artists": page}
 
-    def lookup_url(self, resource: str) -> Optional[dict]:
+    def lookup_url(self, resource: str) -> dict | None:
         self.stats.requests += 1
         artists = self._urls.get(resource.rstrip("/"))
         return p.mb_url_entity(resource, artists, self.catalog.seed) if artists else None

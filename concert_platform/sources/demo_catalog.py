@@ -16,16 +16,21 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from typing import Optional
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from concert_platform.sources import demo_payloads as p
 
 DEFAULT_ANCHOR = date(2026, 11, 1)
 SELLING_STATUSES = frozenset({"onsale", "rescheduled"})  # postponed shows pause sales; offsale ones never sell
-_STATUSES = (("onsale", 0.84), ("offsale", 0.04), ("canceled", 0.03), ("cancelled", 0.02),
-             ("postponed", 0.03), ("rescheduled", 0.04))
+_STATUSES = (
+    ("onsale", 0.84),
+    ("offsale", 0.04),
+    ("canceled", 0.03),
+    ("cancelled", 0.02),
+    ("postponed", 0.03),
+    ("rescheduled", 0.04),
+)
 _KIND_WEIGHTS = (("club", 0.45), ("theatre", 0.30), ("arena", 0.18), ("stadium", 0.07))
 
 
@@ -36,8 +41,8 @@ class DemoVenue:
     kind: str  # club | theatre | arena | stadium
     capacity: int  # the truth; only the landing zone's reference file publishes it
     city: str  # as Ticketmaster shows it, stray whitespace included
-    state_name: Optional[str]
-    state_code: Optional[str]
+    state_name: str | None
+    state_code: str | None
     country_name: str
     country_code: str
     timezone: str
@@ -48,7 +53,7 @@ class DemoVenue:
     currency: str
     market_id: str
     market_name: str
-    dma_id: Optional[int]
+    dma_id: int | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,20 +65,20 @@ class DemoArtist:
     genre: int  # index into GENRES, -1 = Undefined
     sub_genre: int
     country: str
-    mb_country: Optional[str]  # what MusicBrainz says: absent, "XW" or the country
+    mb_country: str | None  # what MusicBrainz says: absent, "XW" or the country
     popularity: int
     followers: int
     extended: bool  # Spotify shows followers/genres/popularity (Extended quota)
     images: bool
-    spotify_id: Optional[str]
-    mbid: Optional[str]
+    spotify_id: str | None
+    mbid: str | None
     tm_links_spotify: bool
     tm_links_mb: bool
     mb_links_spotify: bool
-    homepage: Optional[str]
+    homepage: str | None
     disambiguation: str
-    begin: Optional[str]  # partial date: "1998", "1998-04" or "1998-04-17"
-    end: Optional[str]
+    begin: str | None  # partial date: "1998", "1998-04" or "1998-04-17"
+    end: str | None
     aliases: tuple[str, ...]
 
 
@@ -81,19 +86,19 @@ class DemoArtist:
 class DemoEvent:
     id: str
     name: str
-    headliner: Optional[DemoArtist]
+    headliner: DemoArtist | None
     support: tuple[DemoArtist, ...]
     venue: DemoVenue
-    local_date: Optional[date]  # None: date to be announced
-    local_time: Optional[time]
-    starts_at: Optional[datetime]  # UTC; known to the catalog even when the payload hides the time
+    local_date: date | None  # None: date to be announced
+    local_time: time | None
+    starts_at: datetime | None  # UTC; known to the catalog even when the payload hides the time
     time_tba: bool
     status: str  # as Ticketmaster spells it (both canceled and cancelled occur)
-    initial_start: Optional[datetime]  # local wall time before a postponement or reschedule
+    initial_start: datetime | None  # local wall time before a postponement or reschedule
     onsale_start: datetime  # UTC, the truth even when the payload shows the 1900 placeholder
     onsale_unknown: bool
     presale: bool
-    price: Optional[tuple[float, float]]
+    price: tuple[float, float] | None
     currency: str
     show_timezone: bool  # ~20% of real events omit dates.timezone
     genre: int
@@ -110,8 +115,9 @@ class DemoEvent:
 
 
 class DemoCatalog:
-    def __init__(self, seed: int = 7, anchor: date = DEFAULT_ANCHOR, *, n_artists: int = 300,
-                 n_venues: int = 150, n_events: int = 3000):
+    def __init__(
+        self, seed: int = 7, anchor: date = DEFAULT_ANCHOR, *, n_artists: int = 300, n_venues: int = 150, n_events: int = 3000
+    ):
         self.seed, self.anchor = seed, anchor
         rng = random.Random(seed)
         self.artists = _make_artists(rng, seed, n_artists)
@@ -184,22 +190,38 @@ def _make_artists(rng: random.Random, seed: int, n: int) -> list[DemoArtist]:
         begin = rng.choice([str(year), f"{year}-{month:02d}", f"{year}-{month:02d}-{day:02d}", None])  # partial dates
         mb_country = _pick(rng, ((country, 0.84), (None, 0.12), ("XW", 0.04)))
         genre_word = p.genre_of(genre)[0].lower().split("/")[0]
-        disamb = (f"{p.DEMONYM[country]} {genre_word} {'band' if kind == 'Group' else 'artist'}"
-                  if shared or rng.random() < 0.1 else "")
+        disamb = (
+            f"{p.DEMONYM[country]} {genre_word} {'band' if kind == 'Group' else 'artist'}" if shared or rng.random() < 0.1 else ""
+        )
         if i in twin_of and disamb == artists[twin_of[i]].disambiguation:
             disamb += f", since {year}"  # MusicBrainz requires twins to differ here
         aliases = tuple(a for a in {p.ascii_fold(name), name[4:] if name.startswith("The ") else name} if a != name)
-        artists.append(DemoArtist(
-            tm_id="K8vZ91" + p.token(seed, "attraction", i, length=5), name=name, tm_name=tm_name, kind=kind,
-            genre=genre, sub_genre=rng.randrange(2), country=country, mb_country=mb_country, popularity=popularity,
-            followers=int(10 ** (2 + popularity / 20 + rng.random())), extended=rng.random() < 0.5,
-            images=rng.random() < 0.85, spotify_id=p.token(seed, "spotify", i, length=22) if on_spotify else None,
-            mbid=p.stable_uuid(seed, "mbid", i) if on_mb else None,
-            tm_links_spotify=on_spotify and links_sp, tm_links_mb=on_mb and links_mb,
-            mb_links_spotify=on_spotify and on_mb and mb_rel,
-            homepage=f"https://www.{p._slug(name).replace('-', '')}.com/" if rng.random() < 0.3 else None,
-            disambiguation=disamb, begin=begin, end=str(year + rng.randint(2, 15)) if rng.random() < 0.05 else None,
-            aliases=tuple(sorted(aliases))))
+        artists.append(
+            DemoArtist(
+                tm_id="K8vZ91" + p.token(seed, "attraction", i, length=5),
+                name=name,
+                tm_name=tm_name,
+                kind=kind,
+                genre=genre,
+                sub_genre=rng.randrange(2),
+                country=country,
+                mb_country=mb_country,
+                popularity=popularity,
+                followers=int(10 ** (2 + popularity / 20 + rng.random())),
+                extended=rng.random() < 0.5,
+                images=rng.random() < 0.85,
+                spotify_id=p.token(seed, "spotify", i, length=22) if on_spotify else None,
+                mbid=p.stable_uuid(seed, "mbid", i) if on_mb else None,
+                tm_links_spotify=on_spotify and links_sp,
+                tm_links_mb=on_mb and links_mb,
+                mb_links_spotify=on_spotify and on_mb and mb_rel,
+                homepage=f"https://www.{p._slug(name).replace('-', '')}.com/" if rng.random() < 0.3 else None,
+                disambiguation=disamb,
+                begin=begin,
+                end=str(year + rng.randint(2, 15)) if rng.random() < 0.05 else None,
+                aliases=tuple(sorted(aliases)),
+            )
+        )
     return artists
 
 
@@ -218,27 +240,42 @@ def _make_venues(rng: random.Random, seed: int, n: int) -> list[DemoVenue]:
         r = rng.random()
         shown_city = f" {city}" if r < 0.03 else f"{city} " if r < 0.06 else city
         number, street = rng.randint(1, 999), rng.choice(p.STREETS)
-        venues.append(DemoVenue(
-            id="KovZ" + p.token(seed, "venue", i, length=8), name=name, kind=kind,
-            capacity=rng.randint(low // 50, high // 50) * 50, city=shown_city, state_name=state, state_code=state_code,
-            country_name=country_name, country_code=cc, timezone=tz, postal_code=_postal_code(rng, cc),
-            address=f"{number} {street}" if cc in ("US", "GB", "IE", "CA", "AU", "NZ") else f"{street} {number}",
-            latitude=f"{lat + rng.uniform(-0.08, 0.08):.{digits}f}",
-            longitude=f"{lon + rng.uniform(-0.08, 0.08):.{digits}f}",
-            currency=p.CURRENCY[cc], market_id=str(ci + 1), market_name=f"{city} Area",
-            dma_id=200 + ci if cc in ("US", "CA") else None))
+        venues.append(
+            DemoVenue(
+                id="KovZ" + p.token(seed, "venue", i, length=8),
+                name=name,
+                kind=kind,
+                capacity=rng.randint(low // 50, high // 50) * 50,
+                city=shown_city,
+                state_name=state,
+                state_code=state_code,
+                country_name=country_name,
+                country_code=cc,
+                timezone=tz,
+                postal_code=_postal_code(rng, cc),
+                address=f"{number} {street}" if cc in ("US", "GB", "IE", "CA", "AU", "NZ") else f"{street} {number}",
+                latitude=f"{lat + rng.uniform(-0.08, 0.08):.{digits}f}",
+                longitude=f"{lon + rng.uniform(-0.08, 0.08):.{digits}f}",
+                currency=p.CURRENCY[cc],
+                market_id=str(ci + 1),
+                market_name=f"{city} Area",
+                dma_id=200 + ci if cc in ("US", "CA") else None,
+            )
+        )
     return venues
 
 
 def _postal_code(rng: random.Random, cc: str) -> str:
     """A code in the country's format: L = letter, # = digit."""
     template = p.POSTAL_FORMATS.get(cc, "#####")
-    return "".join(rng.choice("ABCDEFGHJKLMNPRSTVWXY") if c == "L" else str(rng.randint(1, 9)) if c == "#" else c
-                   for c in template)
+    return "".join(
+        rng.choice("ABCDEFGHJKLMNPRSTVWXY") if c == "L" else str(rng.randint(1, 9)) if c == "#" else c for c in template
+    )
 
 
-def _make_events(rng: random.Random, seed: int, anchor: date, n: int, artists: list[DemoArtist],
-                 venues: list[DemoVenue]) -> list[DemoEvent]:
+def _make_events(
+    rng: random.Random, seed: int, anchor: date, n: int, artists: list[DemoArtist], venues: list[DemoVenue]
+) -> list[DemoEvent]:
     weights = [(a.popularity + 5) ** 1.5 for a in artists]
     by_kind = {k: [v for v in venues if v.kind == k] for k, _ in _KIND_WEIGHTS}
     events: list[DemoEvent] = []
@@ -249,8 +286,7 @@ def _make_events(rng: random.Random, seed: int, anchor: date, n: int, artists: l
         r = rng.random()
         festival, tba, time_tba = r < 0.02, 0.02 <= r < 0.035, 0.035 <= r < 0.055
         headliner = None if festival else a
-        support = () if festival or rng.random() > 0.3 else tuple(
-            s for s in rng.sample(artists, rng.randint(1, 2)) if s is not a)
+        support = () if festival or rng.random() > 0.3 else tuple(s for s in rng.sample(artists, rng.randint(1, 2)) if s is not a)
         name = _event_name(rng, headliner, support, venue)
         if rng.random() < 0.03 and not tba and len(events) + 2 <= n:
             times = [time(14, 0), time(20, 0)]
@@ -260,8 +296,7 @@ def _make_events(rng: random.Random, seed: int, anchor: date, n: int, artists: l
         shift = timedelta(days=rng.randint(7, 60))
         lead = timedelta(days=rng.randint(14, 180))
         price = None if rng.random() < 0.25 else _price_range(rng, venue, a.popularity)
-        flags = dict(onsale_unknown=rng.random() < 0.03, presale=rng.random() < 0.15,
-                     show_timezone=rng.random() >= 0.2)
+        flags = dict(onsale_unknown=rng.random() < 0.03, presale=rng.random() < 0.15, show_timezone=rng.random() >= 0.2)
         genre, sub = (-1, 0) if festival or rng.random() < 0.03 else (a.genre, a.sub_genre)
         demand = 0.5 if festival else (a.popularity / 100 + 0.2) * rng.lognormvariate(0, 0.8)
         zone = ZoneInfo(venue.timezone)
@@ -269,13 +304,28 @@ def _make_events(rng: random.Random, seed: int, anchor: date, n: int, artists: l
             local = datetime.combine(day, local_time)
             initial = {"postponed": local, "rescheduled": local - shift}.get(status) if not tba else None
             onsale_day = (day if not tba else anchor) - lead
-            events.append(DemoEvent(
-                id="vvG1" + p.token(seed, "event", len(events), length=10), name=name, headliner=headliner,
-                support=support, venue=venue, local_date=None if tba else day, local_time=None if tba else local_time,
-                starts_at=None if tba else local.replace(tzinfo=zone).astimezone(timezone.utc),
-                time_tba=time_tba, status=status, initial_start=initial,
-                onsale_start=datetime.combine(onsale_day, time(10, 0), zone).astimezone(timezone.utc),
-                price=price, currency=venue.currency, genre=genre, sub_genre=sub, demand=demand, **flags))
+            events.append(
+                DemoEvent(
+                    id="vvG1" + p.token(seed, "event", len(events), length=10),
+                    name=name,
+                    headliner=headliner,
+                    support=support,
+                    venue=venue,
+                    local_date=None if tba else day,
+                    local_time=None if tba else local_time,
+                    starts_at=None if tba else local.replace(tzinfo=zone).astimezone(UTC),
+                    time_tba=time_tba,
+                    status=status,
+                    initial_start=initial,
+                    onsale_start=datetime.combine(onsale_day, time(10, 0), zone).astimezone(UTC),
+                    price=price,
+                    currency=venue.currency,
+                    genre=genre,
+                    sub_genre=sub,
+                    demand=demand,
+                    **flags,
+                )
+            )
     return events
 
 
@@ -287,7 +337,7 @@ def _venue_kind(rng: random.Random, popularity: int) -> str:
     return "stadium"
 
 
-def _event_name(rng: random.Random, headliner: Optional[DemoArtist], support: tuple, venue: DemoVenue) -> str:
+def _event_name(rng: random.Random, headliner: DemoArtist | None, support: tuple, venue: DemoVenue) -> str:
     adj, noun = rng.choice(p.ADJECTIVES), rng.choice(p.NOUNS)
     if headliner is None:
         return f"{venue.city.strip()} {adj} {noun} Festival"
@@ -310,4 +360,4 @@ def _price_range(rng: random.Random, venue: DemoVenue, popularity: int) -> tuple
 
 
 def to_utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

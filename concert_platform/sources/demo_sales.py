@@ -18,7 +18,7 @@ so a million rows take a couple of seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -35,14 +35,26 @@ DAY = 86_400
 CHANNELS = ("web", "mobile", "box_office", "partner")
 CHANNEL_SHARE = (0.50, 0.30, 0.05, 0.15)
 SPLIT_FILES = {"web.jsonl": (0,), "mobile.csv": (1, 2), "partner.parquet": (3,)}
-ROW_DEFECTS = ("quantity_out_of_range", "negative_price", "bad_currency", "unknown_concert", "sold_at_other_day",
-               "sold_at_without_offset", "missing_sale_id", "exact_duplicate", "duplicate_sale_id")
+ROW_DEFECTS = (
+    "quantity_out_of_range",
+    "negative_price",
+    "bad_currency",
+    "unknown_concert",
+    "sold_at_other_day",
+    "sold_at_without_offset",
+    "missing_sale_id",
+    "exact_duplicate",
+    "duplicate_sale_id",
+)
 DEFECT_KINDS = ROW_DEFECTS + ("not_json", "corrupt_file")
 NOT_JSON_LINE = "#### upload interrupted: connection reset by peer ####"
 _QUANTITIES, _QUANTITY_P = np.array([1, 2, 3, 4, 5, 6, 8, 10]), [0.30, 0.38, 0.12, 0.12, 0.03, 0.03, 0.01, 0.01]
-_SECTIONS = {"club": ("GA", "Balcony"), "theatre": ("Stalls", "Circle", "Balcony", "Orchestra"),
-             "arena": ("Floor A", "Floor B", "Lower 101", "Lower 112", "Upper 204", "Upper 215"),
-             "stadium": ("Pitch", "Field", "Block A", "Block K", "Upper 310")}
+_SECTIONS = {
+    "club": ("GA", "Balcony"),
+    "theatre": ("Stalls", "Circle", "Balcony", "Orchestra"),
+    "arena": ("Floor A", "Floor B", "Lower 101", "Lower 112", "Upper 204", "Upper 215"),
+    "stadium": ("Pitch", "Field", "Block A", "Block K", "Upper 310"),
+}
 _KINDS = tuple(VENUE_KINDS)
 
 
@@ -122,7 +134,7 @@ def _utc_offsets(market: _Market, d0: int) -> np.ndarray:
     for i, venue in enumerate(market.venues):
         zone = ZoneInfo(venue.timezone)
         for hour in range(24):
-            moment = datetime.fromtimestamp(d0 + hour * 3600, timezone.utc).astimezone(zone)
+            moment = datetime.fromtimestamp(d0 + hour * 3600, UTC).astimezone(zone)
             table[i, hour] = int(moment.utcoffset().total_seconds())
     return table
 
@@ -130,18 +142,19 @@ def _utc_offsets(market: _Market, d0: int) -> np.ndarray:
 def _offset_text(seconds: np.ndarray) -> pa.Array:
     sign = np.where(seconds < 0, "-", "+")
     hours, minutes = np.abs(seconds) // 3600, np.abs(seconds) % 3600 // 60
-    return pa.array([f"{s}{h:02d}:{m:02d}" for s, h, m in zip(sign, hours, minutes)])
+    return pa.array([f"{s}{h:02d}:{m:02d}" for s, h, m in zip(sign, hours, minutes, strict=True)])
 
 
 def _sales_table(market: _Market, day: date, n: int, rng: np.random.Generator) -> pa.Table:
-    d0 = int(datetime.combine(day, datetime.min.time(), timezone.utc).timestamp())
+    d0 = int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
     ev, quantity, second = market.draw(d0, n, rng)
     rows = len(ev)
     offsets = _utc_offsets(market, d0)[market.venue[ev], second // 3600]
     unique_offsets, offset_index = np.unique(offsets, return_inverse=True)
     local = pa.array((np.datetime64(day, "s") + second + offsets).astype("datetime64[s]"))
     sold_at = pc.binary_join_element_wise(
-        pc.utf8_replace_slice(pc.cast(local, pa.string()), 10, 11, "T"), _offset_text(unique_offsets).take(offset_index), "")
+        pc.utf8_replace_slice(pc.cast(local, pa.string()), 10, 11, "T"), _offset_text(unique_offsets).take(offset_index), ""
+    )
     channel = rng.choice(len(CHANNELS), size=rows, p=CHANNEL_SHARE)
     serial = np.zeros(rows, dtype=np.int64)
     for c in range(len(CHANNELS)):
@@ -159,17 +172,19 @@ def _sales_table(market: _Market, day: date, n: int, rng: np.random.Generator) -
     width = np.array([len(_SECTIONS[k]) for k in _KINDS])
     section = pa.array(names).take(first[kinds] + np.floor(rng.random(rows) * width[kinds]).astype(np.int64))
     customer = pc.binary_join_element_wise("C-", pc.cast(pa.array(rng.integers(1, 500_000, rows)), pa.string()), "")
-    return pa.table({
-        "sale_id": sale_id,
-        "concert_id": market.ids.take(ev),
-        "sold_at": sold_at,
-        "quantity": pa.array(quantity, pa.int64()),
-        "unit_price": pa.array(price_e4 / 10_000),
-        "currency": market.currency.take(ev),
-        "channel": pa.array(CHANNELS).take(channel),
-        "customer_id": _null_where(customer, rng.random(rows) < 0.25),
-        "section": _null_where(section, rng.random(rows) < 0.2),
-    })
+    return pa.table(
+        {
+            "sale_id": sale_id,
+            "concert_id": market.ids.take(ev),
+            "sold_at": sold_at,
+            "quantity": pa.array(quantity, pa.int64()),
+            "unit_price": pa.array(price_e4 / 10_000),
+            "currency": market.currency.take(ev),
+            "channel": pa.array(CHANNELS).take(channel),
+            "customer_id": _null_where(customer, rng.random(rows) < 0.25),
+            "section": _null_where(section, rng.random(rows) < 0.2),
+        }
+    )
 
 
 def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
@@ -179,8 +194,9 @@ def _null_where(values: pa.Array, mask: np.ndarray) -> pa.Array:
 # ---- defects ---------------------------------------------------------------------------------
 
 
-def _apply_defects(table: pa.Table, rng: np.random.Generator, rate: float, tag: str, market: _Market,
-                   counts: dict[str, int]) -> pa.Table:
+def _apply_defects(
+    table: pa.Table, rng: np.random.Generator, rate: float, tag: str, market: _Market, counts: dict[str, int]
+) -> pa.Table:
     """Spoil about ``rate`` of the rows, one defect per row, every kind at least once."""
     n = table.num_rows
     k = max(len(ROW_DEFECTS), round(rate * n)) if rate > 0 else 0
@@ -192,7 +208,7 @@ def _apply_defects(table: pa.Table, rng: np.random.Generator, rate: float, tag: 
     rows, originals = picked[:k], table.take(pa.array(picked)).to_pylist()
     donors = iter(originals[k:])
     edits: dict[str, dict[int, object]] = {}
-    for i, (row, kind) in enumerate(zip(rows.tolist(), kinds.tolist())):
+    for i, (row, kind) in enumerate(zip(rows.tolist(), kinds.tolist(), strict=True)):
         rec, name = originals[i], ROW_DEFECTS[kind]
         counts[name] += 1
         if name == "quantity_out_of_range":
@@ -235,13 +251,28 @@ def _jsonl_bytes(table: pa.Table, rng: np.random.Generator, not_json: bool) -> t
         return pc.coalesce(join(f',"{key}":"', values, '"', ""), "")
 
     table, n = table.combine_chunks(), table.num_rows  # joins run ~30% faster on single chunks
-    lines = join("{", pc.coalesce(join('"sale_id":"', table["sale_id"], '",', ""), ""),
-                 '"concert_id":"', table["concert_id"], '","sold_at":"', table["sold_at"],
-                 '","quantity":', pc.cast(table["quantity"], pa.string()),
-                 ',"unit_price":', pc.cast(table["unit_price"], pa.string()),
-                 ',"currency":"', table["currency"], '","channel":"', table["channel"], '"',
-                 optional("customer_id", table["customer_id"]), optional("section", table["section"]),
-                 optional("promo_code", table["promo_code"]), "}\n", "")
+    lines = join(
+        "{",
+        pc.coalesce(join('"sale_id":"', table["sale_id"], '",', ""), ""),
+        '"concert_id":"',
+        table["concert_id"],
+        '","sold_at":"',
+        table["sold_at"],
+        '","quantity":',
+        pc.cast(table["quantity"], pa.string()),
+        ',"unit_price":',
+        pc.cast(table["unit_price"], pa.string()),
+        ',"currency":"',
+        table["currency"],
+        '","channel":"',
+        table["channel"],
+        '"',
+        optional("customer_id", table["customer_id"]),
+        optional("section", table["section"]),
+        optional("promo_code", table["promo_code"]),
+        "}\n",
+        "",
+    )
     lines = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
     if n == 0:
         return b"", 0
@@ -288,15 +319,26 @@ def _write_file(zone: LandingZone, path: str, table: pa.Table, rng: np.random.Ge
     return table.num_rows
 
 
-def _write_day(zone: LandingZone, market: _Market, day: date, n: int, rng: np.random.Generator,
-               layout: dict[str, tuple[int, ...]], rate: float, summary: SeedSummary) -> None:
+def _write_day(
+    zone: LandingZone,
+    market: _Market,
+    day: date,
+    n: int,
+    rng: np.random.Generator,
+    layout: dict[str, tuple[int, ...]],
+    rate: float,
+    summary: SeedSummary,
+) -> None:
     table = _sales_table(market, day, n, rng)
     summary.days.append(day.isoformat())
     summary.tickets += int(pc.sum(table["quantity"]).as_py() or 0)
     folder = zone.sales_folder(day.isoformat())
     for name, channels in layout.items():
-        part = table if len(channels) == len(CHANNELS) else table.filter(
-            pc.is_in(table["channel"], value_set=pa.array([CHANNELS[c] for c in channels])))
+        part = (
+            table
+            if len(channels) == len(CHANNELS)
+            else table.filter(pc.is_in(table["channel"], value_set=pa.array([CHANNELS[c] for c in channels])))
+        )
         part = _apply_defects(_with_extra_field(part, name, rng), rng, rate, f"{day}/{name}", market, summary.defects)
         not_json = rate > 0 and part.num_rows > 0
         summary.records += _write_file(zone, f"{folder}/{name}", part, rng, not_json)
@@ -306,16 +348,27 @@ def _write_day(zone: LandingZone, market: _Market, day: date, n: int, rng: np.ra
 
 def _write_capacities(zone: LandingZone, catalog: DemoCatalog, seed: int) -> int:
     rng = np.random.default_rng([seed, 0])  # day ordinals start at 1, so no day shares this stream
-    listed = sorted((v for v, keep in zip(catalog.venues, rng.random(len(catalog.venues)) < 0.9) if keep), key=lambda v: v.id)
+    listed = sorted(
+        (v for v, keep in zip(catalog.venues, rng.random(len(catalog.venues)) < 0.9, strict=True) if keep), key=lambda v: v.id
+    )
     sources = pa.array(["venue website", "promoter survey", "manual entry"]).take(rng.integers(0, 3, len(listed)))
-    table = pa.table({"venue_id": [v.id for v in listed], "capacity": pa.array([v.capacity for v in listed], pa.int64()),
-                      "source": sources})
+    table = pa.table(
+        {"venue_id": [v.id for v in listed], "capacity": pa.array([v.capacity for v in listed], pa.int64()), "source": sources}
+    )
     zone.write_bytes(zone.reference_path(VENUE_CAPACITIES), _csv_bytes(table))
     return len(listed)
 
 
-def seed_landing_zone(zone: LandingZone, catalog: DemoCatalog, start: date, days: int, *,
-                      sales_per_day_hint: int = 20_000, defect_rate: float = 0.01, seed: int = 7) -> SeedSummary:
+def seed_landing_zone(
+    zone: LandingZone,
+    catalog: DemoCatalog,
+    start: date,
+    days: int,
+    *,
+    sales_per_day_hint: int = 20_000,
+    defect_rate: float = 0.01,
+    seed: int = 7,
+) -> SeedSummary:
     """Write the capacity reference and ``days`` days of sales from ``start`` (UTC sale dates)."""
     summary = SeedSummary(capacities_written=_write_capacities(zone, catalog, seed))
     summary.files.append(zone.reference_path(VENUE_CAPACITIES))
@@ -334,8 +387,16 @@ def seed_landing_zone(zone: LandingZone, catalog: DemoCatalog, start: date, days
     return summary
 
 
-def write_day_of_sales(zone: LandingZone, catalog: DemoCatalog, day: date, n_sales: int, *, defect_rate: float = 0.01,
-                       seed: int = 7, split_by_channel: bool = False) -> SeedSummary:
+def write_day_of_sales(
+    zone: LandingZone,
+    catalog: DemoCatalog,
+    day: date,
+    n_sales: int,
+    *,
+    defect_rate: float = 0.01,
+    seed: int = 7,
+    split_by_channel: bool = False,
+) -> SeedSummary:
     """One (big) day on its own, every show starting unsold: ``sales.jsonl`` with all channels,
     or the three partner files with ``split_by_channel``. Meant for benchmarks (1M rows in seconds)."""
     summary, market = SeedSummary(), _Market(catalog)

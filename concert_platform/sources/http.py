@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, Optional
 
 import requests
 
@@ -24,7 +24,9 @@ RETRYABLE = {429, 500, 502, 503, 504}
 class RateLimiter:
     """At most one request per ``min_interval`` seconds, across threads."""
 
-    def __init__(self, min_interval: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self, min_interval: float, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep
+    ):
         self.min_interval, self.clock, self.sleep = min_interval, clock, sleep
         self._next = 0.0
         self._lock = threading.Lock()
@@ -47,9 +49,18 @@ class HttpPolicy:
 
 
 class ApiClient:
-    def __init__(self, base_url: str, *, stats: ClientStats, limiter: RateLimiter, policy: HttpPolicy = HttpPolicy(),
-                 headers: Optional[dict] = None, secrets: Iterable[str] = (), session: Optional[requests.Session] = None,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        stats: ClientStats,
+        limiter: RateLimiter,
+        policy: HttpPolicy = HttpPolicy(),
+        headers: dict | None = None,
+        secrets: Iterable[str] = (),
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.base_url = base_url.rstrip("/")
         self.stats, self.limiter, self.policy, self.sleep = stats, limiter, policy, sleep
         self.session = session or requests.Session()
@@ -61,8 +72,9 @@ class ApiClient:
             text = text.replace(secret, "***")
         return text
 
-    def get_json(self, path: str, params: Optional[dict] = None, *, unit: str,
-                 on_unauthorized: Optional[Callable[[], bool]] = None) -> Optional[dict]:
+    def get_json(
+        self, path: str, params: dict | None = None, *, unit: str, on_unauthorized: Callable[[], bool] | None = None
+    ) -> dict | None:
         """The decoded body, or None for 404. Raises ``SourceUnavailable`` when the unit cannot be had."""
         url = f"{self.base_url}/{path.lstrip('/')}"
         attempt, refreshed = 0, False
@@ -92,10 +104,10 @@ class ApiClient:
                 continue
             raise SourceUnavailable(self.redact(f"{unit}: HTTP {status} {response.text[:200]}"))
 
-    def _retry_or_fail(self, unit: str, attempt: int, retry_after: Optional[str], why: str) -> int:
+    def _retry_or_fail(self, unit: str, attempt: int, retry_after: str | None, why: str) -> int:
         wait = _seconds(retry_after)
         if wait is None:
-            wait = self.policy.backoff_s * (2 ** attempt)
+            wait = self.policy.backoff_s * (2**attempt)
         if attempt >= self.policy.max_retries or wait > self.policy.max_retry_after_s:
             raise SourceUnavailable(self.redact(f"{unit}: {why}, gave up after {attempt + 1} attempt(s) (retry in {wait:.0f}s)"))
         self.stats.retries += 1
@@ -103,7 +115,7 @@ class ApiClient:
         return attempt + 1
 
 
-def _retry_after(headers) -> Optional[str]:
+def _retry_after(headers) -> str | None:
     """Seconds to wait: ``Retry-After``, or Ticketmaster's ``Rate-Limit-Reset`` (epoch milliseconds)."""
     if headers.get("Retry-After") is not None:
         return headers["Retry-After"]
@@ -114,7 +126,7 @@ def _retry_after(headers) -> Optional[str]:
         return None
 
 
-def _seconds(retry_after: Optional[str]) -> Optional[float]:
+def _seconds(retry_after: str | None) -> float | None:
     try:
         return max(float(retry_after), 0.0) if retry_after is not None else None
     except ValueError:

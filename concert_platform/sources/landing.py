@@ -7,9 +7,9 @@ plus reference data under ``{root}/reference/``.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterator, Optional
 
 import pyarrow as pa
 import pyarrow.fs as pafs
@@ -30,8 +30,8 @@ class LandingFile:
     name: str
     format: str  # jsonl | csv | parquet
     size: int
-    modified: Optional[str]  # ISO timestamp or None when the store does not say
-    etag: Optional[str] = None  # S3's content hash, when listed through boto3
+    modified: str | None  # ISO timestamp or None when the store does not say
+    etag: str | None = None  # S3's content hash, when listed through boto3
 
     @property
     def fingerprint(self) -> str:
@@ -50,7 +50,7 @@ class LandingZone:
     def sales_folder(self, day: str) -> str:
         return self.location.path(SALES_DIR, day)
 
-    def sale_files(self, day: Optional[str] = None) -> list[LandingFile]:
+    def sale_files(self, day: str | None = None) -> list[LandingFile]:
         """Every sale file, or those of one day, sorted by day then name.
 
         Files in folders that are not dates, hidden files and unknown
@@ -74,7 +74,7 @@ class LandingZone:
             for item in page.get("Contents") or []:
                 yield f"{bucket}/{item['Key']}", item["Size"], item["LastModified"].isoformat(), item.get("ETag", "").strip('"')
 
-    def _landing_file(self, path: str, size: int, modified: Optional[str], etag: Optional[str]) -> Optional[LandingFile]:
+    def _landing_file(self, path: str, size: int, modified: str | None, etag: str | None) -> LandingFile | None:
         rel = path[len(self.location.root) :].strip("/").split("/")
         if len(rel) != 3 or rel[0] != SALES_DIR or not _DAY.match(rel[1]) or rel[2].startswith("."):
             return None

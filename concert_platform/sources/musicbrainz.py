@@ -23,7 +23,7 @@ import re
 import threading
 import time
 import uuid
-from typing import Callable, Optional
+from collections.abc import Callable
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -38,14 +38,38 @@ URL_INC = "artist-rels"
 SEARCH_LIMIT_MIN, SEARCH_LIMIT_MAX = 1, 100
 
 # ``App/1.2.3 ( me@example.org )`` or ``App/1.2.3 ( https://example.org/app )``
-_USER_AGENT = re.compile(r"^(?P<app>[A-Za-z0-9][\w.\-]*)/(?P<version>[A-Za-z0-9][\w.\-+]*) \(\s*(?P<contact>[^()\s][^()\r\n]*?)\s*\)$")
+_USER_AGENT = re.compile(
+    r"^(?P<app>[A-Za-z0-9][\w.\-]*)/(?P<version>[A-Za-z0-9][\w.\-+]*) \(\s*(?P<contact>[^()\s][^()\r\n]*?)\s*\)$"
+)
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _URL = re.compile(r"^https?://[^\s/]+\.[^\s]+$")
 # Library and browser defaults, and names that only say "an application".
 _GENERIC_APPS = {
-    "python-requests", "requests", "python-urllib", "urllib", "python", "python-httpx", "httpx", "aiohttp",
-    "curl", "wget", "mozilla", "java", "go-http-client", "okhttp", "axios", "node-fetch", "libwww-perl",
-    "app", "myapp", "application", "test", "client", "useragent", "user-agent", "unknown",
+    "python-requests",
+    "requests",
+    "python-urllib",
+    "urllib",
+    "python",
+    "python-httpx",
+    "httpx",
+    "aiohttp",
+    "curl",
+    "wget",
+    "mozilla",
+    "java",
+    "go-http-client",
+    "okhttp",
+    "axios",
+    "node-fetch",
+    "libwww-perl",
+    "app",
+    "myapp",
+    "application",
+    "test",
+    "client",
+    "useragent",
+    "user-agent",
+    "unknown",
 }
 _PLACEHOLDER_CONTACTS = {"contact", "email", "e-mail", "url", "you@example.com", "me@example.com"}
 
@@ -53,7 +77,7 @@ _LIMITERS: dict[str, RateLimiter] = {}
 _LIMITERS_LOCK = threading.Lock()
 
 
-def validate_user_agent(user_agent: Optional[str]) -> str:
+def validate_user_agent(user_agent: str | None) -> str:
     """The agent, stripped, when it looks like ``App/version ( contact )`` with a real app name and contact."""
     agent = (user_agent or "").strip()
     match = _USER_AGENT.match(agent)
@@ -87,17 +111,32 @@ def limiter_for(api_url: str, min_interval: float) -> RateLimiter:
 class LiveMusicBrainz:
     """``MusicBrainzClient`` over the real web service."""
 
-    def __init__(self, api_url: str, user_agent: str, *, min_interval: float = 1.0, policy: HttpPolicy = HttpPolicy(),
-                 session: Optional[requests.Session] = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        api_url: str,
+        user_agent: str,
+        *,
+        min_interval: float = 1.0,
+        policy: HttpPolicy = HttpPolicy(),
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if min_interval < 0:
             raise ValueError("min_interval must be >= 0 seconds")
         agent = validate_user_agent(user_agent)
         self.stats = ClientStats()
         self.limiter = limiter_for(api_url, min_interval)
-        self.api = ApiClient(api_url, stats=self.stats, limiter=self.limiter, policy=policy,
-                             headers={"User-Agent": agent, "Accept": "application/json"}, session=session, sleep=sleep)
+        self.api = ApiClient(
+            api_url,
+            stats=self.stats,
+            limiter=self.limiter,
+            policy=policy,
+            headers={"User-Agent": agent, "Accept": "application/json"},
+            session=session,
+            sleep=sleep,
+        )
 
-    def lookup_artist(self, mbid: str) -> Optional[dict]:
+    def lookup_artist(self, mbid: str) -> dict | None:
         unit = f"musicbrainz artist {mbid!r}"
         try:
             canonical = str(uuid.UUID(str(mbid).strip()))
@@ -124,10 +163,10 @@ class LiveMusicBrainz:
             raise SourceUnavailable(f"{unit}: the response is not an artist search result")
         return result
 
-    def lookup_url(self, resource: str) -> Optional[dict]:
+    def lookup_url(self, resource: str) -> dict | None:
         return self._get("url", {"resource": resource, "inc": URL_INC}, f"musicbrainz url {resource!r}")
 
-    def _get(self, path: str, params: dict, unit: str) -> Optional[dict]:
+    def _get(self, path: str, params: dict, unit: str) -> dict | None:
         body = self.api.get_json(quote(path, safe="/"), {**params, "fmt": "json"}, unit=unit)
         if body is not None and not isinstance(body, dict):
             raise SourceUnavailable(f"{unit}: the response is not a JSON object")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import base64
 import threading
 import time
-from typing import Callable, Optional
+from collections.abc import Callable
 from urllib.parse import quote
 
 import requests
@@ -49,25 +49,41 @@ class LiveSpotify:
     (``min_interval``) always uses real time.
     """
 
-    def __init__(self, client_id: str, client_secret: str, *, api_url: str = API_URL, token_url: str = TOKEN_URL,
-                 policy: HttpPolicy = HttpPolicy(), min_interval: float = 0.2,
-                 session: Optional[requests.Session] = None, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        client_id: str,
+        client_secret: str,
+        *,
+        api_url: str = API_URL,
+        token_url: str = TOKEN_URL,
+        policy: HttpPolicy = HttpPolicy(),
+        min_interval: float = 0.2,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         if not client_id or not client_secret:
             raise ValueError("Spotify client id and client secret are both required")
         self.stats = ClientStats()
         self.token_url, self.policy, self.clock = token_url, policy, clock
         self._basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
-        self._api = ApiClient(api_url, stats=self.stats, limiter=RateLimiter(min_interval), policy=policy,
-                              secrets=[client_secret, self._basic], session=session, sleep=sleep)
-        self._token: Optional[str] = None
+        self._api = ApiClient(
+            api_url,
+            stats=self.stats,
+            limiter=RateLimiter(min_interval),
+            policy=policy,
+            secrets=[client_secret, self._basic],
+            session=session,
+            sleep=sleep,
+        )
+        self._token: str | None = None
         self._expires_at = 0.0
         self._lock = threading.Lock()
         self.token_fetches = 0
 
     # --- the SpotifyClient protocol -------------------------------------------------
 
-    def get_artist(self, spotify_id: str) -> Optional[dict]:
+    def get_artist(self, spotify_id: str) -> dict | None:
         """``GET /artists/{id}``: the artist object, or None when Spotify does not know the id (404)."""
         return self._get(f"artists/{quote(spotify_id, safe='')}", None, unit=f"spotify artist {spotify_id}")
 
@@ -84,7 +100,7 @@ class LiveSpotify:
 
     # --- internals ------------------------------------------------------------------
 
-    def _get(self, path: str, params: Optional[dict], *, unit: str) -> Optional[dict]:
+    def _get(self, path: str, params: dict | None, *, unit: str) -> dict | None:
         self._ensure_token(unit)
         return self._api.get_json(path, params, unit=unit, on_unauthorized=lambda: self._refresh(unit))
 
@@ -105,8 +121,11 @@ class LiveSpotify:
         why = None
         try:
             response = self._api.session.post(
-                self.token_url, data={"grant_type": "client_credentials"},
-                headers={"Authorization": f"Basic {self._basic}"}, timeout=self.policy.timeout_s)
+                self.token_url,
+                data={"grant_type": "client_credentials"},
+                headers={"Authorization": f"Basic {self._basic}"},
+                timeout=self.policy.timeout_s,
+            )
         except requests.RequestException as error:
             why = type(error).__name__
         else:

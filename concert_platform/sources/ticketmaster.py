@@ -34,8 +34,8 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import date, datetime, timedelta, timezone
-from typing import Callable, Iterable, Iterator, Optional
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, date, datetime, timedelta
 
 import requests
 
@@ -56,7 +56,7 @@ def iso_z(moment: datetime) -> str:
 
 
 def _utc(moment: datetime) -> datetime:
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _label(start: datetime, end: datetime) -> str:
@@ -95,7 +95,7 @@ class _BudgetedLimiter(RateLimiter):
     def __init__(self, min_interval: float, daily_budget: int, *, today: Callable[[], date]):
         super().__init__(min_interval)  # real sleep: RateLimiter measures with the real monotonic clock
         self.daily_budget, self.today = daily_budget, today
-        self.day: Optional[date] = None
+        self.day: date | None = None
         self.used = 0
 
     def exhausted(self) -> bool:
@@ -117,9 +117,20 @@ class _BudgetedLimiter(RateLimiter):
 class LiveTicketmaster:
     """``TicketmasterClient`` over the real Discovery API (root ``…/discovery/v2``)."""
 
-    def __init__(self, api_url: str, api_key: str, *, country_codes: Iterable[str] = ("US",), cities: Iterable[str] = (),
-                 window_days: int = 7, policy: HttpPolicy = HttpPolicy(), per_second: float = 4, daily_budget: int = 5000,
-                 session: Optional[requests.Session] = None, sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        api_url: str,
+        api_key: str,
+        *,
+        country_codes: Iterable[str] = ("US",),
+        cities: Iterable[str] = (),
+        window_days: int = 7,
+        policy: HttpPolicy = HttpPolicy(),
+        per_second: float = 4,
+        daily_budget: int = 5000,
+        session: requests.Session | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         if not api_key:
             raise ValueError("a Ticketmaster API key is required")
         if window_days < 1 or per_second <= 0 or daily_budget < 0:
@@ -130,10 +141,10 @@ class LiveTicketmaster:
         self.truncated_units: list[str] = []
         self._key = api_key
         _guard_logs(api_key)
-        self.limiter = _BudgetedLimiter(1.0 / per_second, daily_budget,
-                                        today=lambda: datetime.now(timezone.utc).date())
-        self.api = ApiClient(api_url, stats=self.stats, limiter=self.limiter, policy=policy, secrets=[api_key],
-                             session=session, sleep=sleep)
+        self.limiter = _BudgetedLimiter(1.0 / per_second, daily_budget, today=lambda: datetime.now(UTC).date())
+        self.api = ApiClient(
+            api_url, stats=self.stats, limiter=self.limiter, policy=policy, secrets=[api_key], session=session, sleep=sleep
+        )
 
     # -- the protocol ---------------------------------------------------------------------------
 
@@ -174,8 +185,9 @@ class LiveTicketmaster:
                 if number >= pages:
                     return
                 if PAGE_SIZE * number >= DEEP_PAGING_LIMIT:
-                    log.warning("Ticketmaster %s: %d events in under two hours, only the first %d fetched",
-                                unit, total, DEEP_PAGING_LIMIT)
+                    log.warning(
+                        "Ticketmaster %s: %d events in under two hours, only the first %d fetched", unit, total, DEEP_PAGING_LIMIT
+                    )
                     self.truncated_units.append(unit)
                     return
         except SourceUnavailable as error:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Optional
 
 import pyarrow.fs as pafs
 
@@ -33,7 +32,7 @@ class Location:
         return f"s3://{path}" if self.is_s3 else path
 
 
-def open_location(url: str, endpoint_url: Optional[str] = None, region: Optional[str] = None) -> Location:
+def open_location(url: str, endpoint_url: str | None = None, region: str | None = None) -> Location:
     if url.startswith("s3://"):
         bucket_and_prefix = url[len("s3://") :].strip("/")
         if not bucket_and_prefix:

@@ -101,9 +101,7 @@ class Lake:
 
     # -- reading -----------------------------------------------------------
 
-    def read(
-        self, asset: str, partitions: list[str] | None = None, columns: list[str] | None = None
-    ) -> pa.Table:
+    def read(self, asset: str, partitions: list[str] | None = None, columns: list[str] | None = None) -> pa.Table:
         """The unpartitioned file (``partitions=None``) or the named partitions concatenated.
 
         Missing partitions are skipped; columns added in later partitions read
@@ -214,9 +212,7 @@ def _delete_quietly(fs: pafs.FileSystem, path: str) -> None:
 def _asset_path(asset: str) -> str:
     parts = asset.split("/") if isinstance(asset, str) else []
     if not parts or any(p in ("", ".", "..") or "\\" in p for p in parts):
-        raise ValueError(
-            f"invalid lake asset name {asset!r}: use names like 'artists' or 'rejected_records/ticket_sales'"
-        )
+        raise ValueError(f"invalid lake asset name {asset!r}: use names like 'artists' or 'rejected_records/ticket_sales'")
     return asset
 
 

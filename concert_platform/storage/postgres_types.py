@@ -112,7 +112,6 @@ class _Sink(Protocol):
     def write(self, buffer: pa.Buffer) -> None: ...  # psycopg's Copy
 
 
-
 def create_table(table: str, wanted: dict[str, pa.DataType], primary_key: tuple[str, ...]) -> list[str]:
     """CREATE TABLE ``table`` (already quoted) with a column per Arrow field, and its primary key."""
     definitions = [f"{pyformat_ident(name)} {pg_type(dtype)}" for name, dtype in wanted.items()]
@@ -122,9 +121,7 @@ def create_table(table: str, wanted: dict[str, pa.DataType], primary_key: tuple[
     return statements + [_mark(table, name, True) for name, dtype in wanted.items() if pa.types.is_null(dtype)]
 
 
-def alterations(
-    table: str, existing: dict[str, tuple[str, bool]], wanted: dict[str, pa.DataType], full: bool
-) -> list[str]:
+def alterations(table: str, existing: dict[str, tuple[str, bool]], wanted: dict[str, pa.DataType], full: bool) -> list[str]:
     """The DDL that lets ``table`` take data of the ``wanted`` types; [] when it already can.
 
     ``existing`` maps each column to its type and whether it carries `NULL_MARK`.

@@ -203,7 +203,7 @@ class PostgresWarehouse(Warehouse):
             with conn.cursor(name="concert_read") as cur:
                 cur.execute(query, params)
                 while rows := cur.fetchmany(_FETCH_ROWS):
-                    arrays = [pa.array(values, field.type) for values, field in zip(zip(*rows), fields)]
+                    arrays = [pa.array(values, field.type) for values, field in zip(zip(*rows, strict=True), fields, strict=True)]
                     batches.append(pa.record_batch(arrays, schema=schema))
             return pa.Table.from_batches(batches, schema)
 
@@ -263,4 +263,3 @@ def _check_name(name: str) -> None:
 
 def _escape(sql: str) -> str:
     return sql.replace("%", "%%")  # see storage.sql.pyformat_ident
-

@@ -10,7 +10,6 @@ transaction. If one fails the step fails and a re-run rewrites both.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from typing import Optional
 
 import pyarrow as pa
 
@@ -26,9 +25,9 @@ def publish(
     name: str,
     valid: pa.Table,
     *,
-    partition: Optional[str] = None,
-    where: Optional[dict] = None,
-    rejects: Optional[pa.Table] = None,
+    partition: str | None = None,
+    where: dict | None = None,
+    rejects: pa.Table | None = None,
     primary_key: tuple[str, ...] = (),
 ) -> LakeWrite:
     """Replace exactly what ``name`` (and ``partition``) covers, plus its rejects when given.
@@ -41,8 +40,14 @@ def publish(
     rejects_asset = f"{REJECTS_TABLE}/{name}"
     operations = [Replace(name, valid, where, primary_key=primary_key, source_uri=lake.uri(name, partition))]
     if rejects is not None:
-        operations.append(Replace(REJECTS_TABLE, rejects, {"entity": name, "partition_key": partition or ""},
-                                  source_uri=lake.uri(rejects_asset, partition)))
+        operations.append(
+            Replace(
+                REJECTS_TABLE,
+                rejects,
+                {"entity": name, "partition_key": partition or ""},
+                source_uri=lake.uri(rejects_asset, partition),
+            )
+        )
 
     def write_lake() -> LakeWrite:
         written = lake.write(name, valid, partition)

@@ -256,6 +256,5 @@ def where_sql(where: Mapping[str, object] | None) -> tuple[str, tuple[object, ..
     return clause, tuple(params)
 
 
-
 def _names(names: Iterable[str]) -> str:
     return ", ".join(pyformat_ident(n) for n in names)

@@ -34,10 +34,7 @@ _COLUMNS = (
     "SELECT column_name, data_type, numeric_precision, numeric_scale FROM information_schema.columns "
     "WHERE lower(table_schema) = lower(%s) AND lower(table_name) = lower(%s) ORDER BY ordinal_position"
 )
-_TABLES = (
-    "SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower(%s) "
-    "AND table_type = 'BASE TABLE'"
-)
+_TABLES = "SELECT table_name FROM information_schema.tables WHERE lower(table_schema) = lower(%s) AND table_type = 'BASE TABLE'"
 
 
 def from_url(url: str, schema: str, iam_role: str | None = None) -> RedshiftWarehouse:
@@ -69,6 +66,7 @@ def from_url(url: str, schema: str, iam_role: str | None = None) -> RedshiftWare
 
 class RedshiftWarehouse(Warehouse):
     loads_from_lake = True  # COPY reads the Parquet the lake holds
+
     def __init__(
         self,
         connect: Callable[[], Any],

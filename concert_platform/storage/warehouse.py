@@ -52,9 +52,7 @@ class Replace:
         if not isinstance(self.table, str) or not self.table:
             raise ValueError("Replace.table must be a non-empty table name")
         if not isinstance(self.data, (pa.Table, pa.RecordBatchReader)):
-            raise TypeError(
-                f"Replace.data must be a pyarrow Table or RecordBatchReader, got {type(self.data).__name__}"
-            )
+            raise TypeError(f"Replace.data must be a pyarrow Table or RecordBatchReader, got {type(self.data).__name__}")
         if self.where is not None and not self.where:
             # An empty filter would delete every row, which is what where=None says explicitly.
             raise ValueError("Replace.where must name at least one column; use where=None to replace the whole table")
@@ -143,6 +141,8 @@ _DIALECTS: dict[str, str] = {
     "postgres": "concert_platform.storage.postgres_warehouse",
     "redshift": "concert_platform.storage.redshift_warehouse",
 }
+
+
 def make_warehouse(url: str, schema: str, *, redshift_iam_role: str | None = None) -> Warehouse:
     """The warehouse a ``CONCERT_WAREHOUSE_URL`` names, using ``schema`` for its tables.
 

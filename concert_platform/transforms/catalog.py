@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pyarrow as pa
 
 from concert_platform.transforms.identity import Resolution, SourceIndex, resolve_artists
@@ -20,7 +18,7 @@ def artist_records(events_raw: pa.Table, spotify_raw: pa.Table, musicbrainz_raw:
     return resolve_artists(parts.attractions.values(), SourceIndex.from_raw(spotify_raw), SourceIndex.from_raw(musicbrainz_raw))
 
 
-def venue_records(events_raw: pa.Table, capacities: Optional[dict[str, int]], capacity_source: str) -> list[dict]:
+def venue_records(events_raw: pa.Table, capacities: dict[str, int] | None, capacity_source: str) -> list[dict]:
     venues = []
     for venue in event_parts(events_raw).venues.values():
         capacity = (capacities or {}).get(venue["venue_id"])
@@ -43,7 +41,7 @@ def concert_records(events_raw: pa.Table, artists: pa.Table) -> list[dict]:
     return concerts
 
 
-def parse_capacities(table: Optional[pa.Table]) -> tuple[dict[str, int], list[tuple[dict, str]]]:
+def parse_capacities(table: pa.Table | None) -> tuple[dict[str, int], list[tuple[dict, str]]]:
     """venue_id -> capacity from the reference file, and the rows that could not be used, with why."""
     capacities: dict[str, int] = {}
     bad: list[tuple[dict, str]] = []

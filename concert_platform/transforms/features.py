@@ -50,7 +50,9 @@ def concert_demand_features(concerts: pd.DataFrame, venues: pd.DataFrame, daily:
         per_concert[f"share_{channel}"] = (share / per_concert["tickets_sold"]).reindex(per_concert.index)
 
     capacity = venues.set_index("venue_id")["capacity"]
-    base = concerts[["concert_id", "artist_id", "venue_id", "status", "local_date", "onsale_start", "price_min", "price_max", "currency"]]
+    base = concerts[
+        ["concert_id", "artist_id", "venue_id", "status", "local_date", "onsale_start", "price_min", "price_max", "currency"]
+    ]
     out = base.merge(per_concert, left_on="concert_id", right_index=True, how="left")
     counts = ["tickets_sold", "orders", "selling_days", "tickets_last_7d", "tickets_prev_7d"]
     out[counts] = out[counts].fillna(0).astype("int64")
@@ -66,7 +68,9 @@ def concert_demand_features(concerts: pd.DataFrame, venues: pd.DataFrame, daily:
     onsale = pd.to_datetime(out["onsale_start"], utc=True).dt.tz_localize(None).dt.normalize()
     out["days_on_sale"] = (as_of_ts - onsale).dt.days.clip(lower=0).astype("Int64")
     remaining_days = out["days_to_show"].clip(lower=0).astype("Float64")
-    out["projected_sell_through"] = ((out["tickets_sold"] + out["velocity_7d"] * remaining_days) / out["capacity"]).clip(upper=1.0)
+    out["projected_sell_through"] = ((out["tickets_sold"] + out["velocity_7d"] * remaining_days) / out["capacity"]).clip(
+        upper=1.0
+    )
     out["avg_ticket_price"] = (out["gross_revenue"] / out["tickets_sold"].replace(0, np.nan)).astype("Float64")
     low, high = out["price_min"].astype("Float64"), out["price_max"].astype("Float64")
     spread = (high - low).where(high > low)
@@ -80,22 +84,35 @@ def artist_features(artists: pd.DataFrame, venues: pd.DataFrame, demand: pd.Data
     shows = demand[demand["artist_id"].notna()].rename(columns={"artist_id": "headliner"})
     shows = shows.merge(venues[["venue_id", "country"]], on="venue_id", how="left")
     upcoming = (shows["days_to_show"] >= 0) & (shows["status"] != "cancelled")
-    per_artist = shows.assign(upcoming=upcoming, cancelled=shows["status"] == "cancelled").groupby("headliner").agg(
-        concerts=("concert_id", "count"),
-        upcoming_concerts=("upcoming", "sum"),
-        cancelled_concerts=("cancelled", "sum"),
-        venues=("venue_id", "nunique"),
-        countries=("country", "nunique"),
-        tickets_sold=("tickets_sold", "sum"),
-        tickets_last_7d=("tickets_last_7d", "sum"),
-        tickets_prev_7d=("tickets_prev_7d", "sum"),
-        avg_sell_through=("sell_through", "mean"),
-        sold_out_concerts=("sold_out", "sum"),
+    per_artist = (
+        shows.assign(upcoming=upcoming, cancelled=shows["status"] == "cancelled")
+        .groupby("headliner")
+        .agg(
+            concerts=("concert_id", "count"),
+            upcoming_concerts=("upcoming", "sum"),
+            cancelled_concerts=("cancelled", "sum"),
+            venues=("venue_id", "nunique"),
+            countries=("country", "nunique"),
+            tickets_sold=("tickets_sold", "sum"),
+            tickets_last_7d=("tickets_last_7d", "sum"),
+            tickets_prev_7d=("tickets_prev_7d", "sum"),
+            avg_sell_through=("sell_through", "mean"),
+            sold_out_concerts=("sold_out", "sum"),
+        )
     )
     base = artists[["artist_id", "name", "popularity", "followers", "match_method"]]
     out = base.merge(per_artist, left_on="artist_id", right_index=True, how="left")
-    counts = ["concerts", "upcoming_concerts", "cancelled_concerts", "venues", "countries", "tickets_sold",
-              "tickets_last_7d", "tickets_prev_7d", "sold_out_concerts"]
+    counts = [
+        "concerts",
+        "upcoming_concerts",
+        "cancelled_concerts",
+        "venues",
+        "countries",
+        "tickets_sold",
+        "tickets_last_7d",
+        "tickets_prev_7d",
+        "sold_out_concerts",
+    ]
     out[counts] = out[counts].fillna(0).astype("int64")
     out["avg_sell_through"] = out["avg_sell_through"].astype("Float64")
     out["cancel_rate"] = (out["cancelled_concerts"] / out["concerts"].replace(0, np.nan)).astype("Float64")
@@ -108,14 +125,18 @@ def artist_features(artists: pd.DataFrame, venues: pd.DataFrame, demand: pd.Data
 def venue_features(venues: pd.DataFrame, demand: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """One row per venue: how full it gets, how often it sells out, what tickets cost there."""
     upcoming = (demand["days_to_show"] >= 0) & (demand["status"] != "cancelled")
-    per_venue = demand.assign(upcoming=upcoming).groupby("venue_id").agg(
-        concerts=("concert_id", "count"),
-        upcoming_concerts=("upcoming", "sum"),
-        tickets_sold=("tickets_sold", "sum"),
-        gross_revenue=("gross_revenue", "sum"),
-        avg_sell_through=("sell_through", "mean"),
-        sold_out_concerts=("sold_out", "sum"),
-        tickets_last_7d=("tickets_last_7d", "sum"),
+    per_venue = (
+        demand.assign(upcoming=upcoming)
+        .groupby("venue_id")
+        .agg(
+            concerts=("concert_id", "count"),
+            upcoming_concerts=("upcoming", "sum"),
+            tickets_sold=("tickets_sold", "sum"),
+            gross_revenue=("gross_revenue", "sum"),
+            avg_sell_through=("sell_through", "mean"),
+            sold_out_concerts=("sold_out", "sum"),
+            tickets_last_7d=("tickets_last_7d", "sum"),
+        )
     )
     base = venues[["venue_id", "name", "city", "country", "capacity"]]
     out = base.merge(per_venue, left_on="venue_id", right_index=True, how="left")
@@ -127,4 +148,3 @@ def venue_features(venues: pd.DataFrame, demand: pd.DataFrame, as_of: date) -> p
     out["avg_ticket_price"] = (out["gross_revenue"] / out["tickets_sold"].replace(0, np.nan)).astype("Float64")
     out["as_of"] = as_of
     return out.reset_index(drop=True)
-

@@ -7,8 +7,9 @@ an artist an id already identifies.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Literal
+from typing import Literal
 
 from concert_platform.transforms.identity import SourceIndex, normalise_name, spotify_artist_url, spotify_ids_of
 from concert_platform.transforms.ticketmaster import AttractionRef

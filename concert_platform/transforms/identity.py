@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import unicodedata
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 import pyarrow as pa
 
@@ -26,7 +26,7 @@ _ARTIST_TYPES = {"Person", "Group", "Orchestra", "Choir", "Character", "Other"}
 MIN_NAME_SCORE = 90
 
 
-def normalise_name(name: Optional[str]) -> str:
+def normalise_name(name: str | None) -> str:
     decomposed = unicodedata.normalize("NFKD", name or "")
     plain = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(plain.casefold().split())
@@ -57,14 +57,14 @@ class SourceIndex:
     by_url: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
     hits_by_id: dict[str, dict] = field(default_factory=dict)
 
-    def get(self, source_id: Optional[str]) -> Optional[dict]:
+    def get(self, source_id: str | None) -> dict | None:
         """The fullest object known for an id: a lookup, else a search hit."""
         if not source_id:
             return None
         return self.by_id.get(source_id) or self.hits_by_id.get(source_id)
 
     @classmethod
-    def from_raw(cls, table: pa.Table) -> "SourceIndex":
+    def from_raw(cls, table: pa.Table) -> SourceIndex:
         index = cls()
         for row, payload in payloads(table):
             if row["kind"] == "artist":
@@ -90,8 +90,8 @@ class Resolution:
 @dataclass
 class _Match:
     attraction: AttractionRef
-    spotify_id: Optional[str] = None
-    musicbrainz_id: Optional[str] = None
+    spotify_id: str | None = None
+    musicbrainz_id: str | None = None
     methods: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -174,7 +174,7 @@ def _match_spotify_by_name(m: _Match, spotify: SourceIndex) -> None:
         m.notes.append(f"ambiguous: {len(ids)} Spotify artists named {m.attraction.name!r}")
 
 
-def spotify_ids_of(mb_artist: Optional[dict]) -> list[str]:
+def spotify_ids_of(mb_artist: dict | None) -> list[str]:
     ids = []
     for relation in (mb_artist or {}).get("relations") or []:
         sid = spotify_id_from_url((relation.get("url") or {}).get("resource"))
@@ -215,9 +215,11 @@ def _artist(matches: list[_Match], spotify: SourceIndex, musicbrainz: SourceInde
     }
 
 
-def _genres(mb: Optional[dict], sp: Optional[dict], attraction: AttractionRef) -> list[str]:
-    ranked = sorted((g for g in (mb or {}).get("genres") or [] if (g.get("count") or 0) > 0 and g.get("name")),
-                    key=lambda g: (-g["count"], g["name"]))
+def _genres(mb: dict | None, sp: dict | None, attraction: AttractionRef) -> list[str]:
+    ranked = sorted(
+        (g for g in (mb or {}).get("genres") or [] if (g.get("count") or 0) > 0 and g.get("name")),
+        key=lambda g: (-g["count"], g["name"]),
+    )
     names = [g["name"] for g in ranked] or list((sp or {}).get("genres") or [])
     if not names and attraction.genre:
         names = [attraction.genre.lower()]

@@ -7,8 +7,8 @@ rules, a fixed bug) without calling the APIs again.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from typing import Iterable, Iterator, Optional
+from collections.abc import Iterable, Iterator
+from datetime import UTC, datetime
 
 import pyarrow as pa
 
@@ -24,14 +24,15 @@ RAW_SCHEMA = pa.schema(
 )
 
 
-def raw_row(source_id: str, kind: str, lookup: str, payload: dict, name: Optional[str] = None,
-            fetched_at: Optional[datetime] = None) -> dict:
+def raw_row(
+    source_id: str, kind: str, lookup: str, payload: dict, name: str | None = None, fetched_at: datetime | None = None
+) -> dict:
     return {
         "source_id": source_id,
         "kind": kind,
         "lookup": lookup,
         "name": name if name is not None else payload.get("name"),
-        "fetched_at": fetched_at or datetime.now(timezone.utc),
+        "fetched_at": fetched_at or datetime.now(UTC),
         "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
     }
 
@@ -40,7 +41,7 @@ def raw_table(rows: Iterable[dict]) -> pa.Table:
     return pa.Table.from_pylist(list(rows), schema=RAW_SCHEMA)
 
 
-def payloads(table: pa.Table, kind: Optional[str] = None) -> Iterator[tuple[dict, dict]]:
+def payloads(table: pa.Table, kind: str | None = None) -> Iterator[tuple[dict, dict]]:
     """(row without payload, decoded payload) pairs, optionally only one kind."""
     for row in table.to_pylist():
         if kind is None or row["kind"] == kind:

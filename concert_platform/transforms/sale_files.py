@@ -14,8 +14,8 @@ import json
 import queue
 import threading
 from collections import defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Iterable, Iterator, Optional
 
 import numpy as np
 import pyarrow as pa
@@ -36,7 +36,7 @@ class UnparseableFile(Exception):
 
 @dataclass
 class BadRow:
-    line: Optional[int]  # 1-based line in the file, when the reader knows it
+    line: int | None  # 1-based line in the file, when the reader knows it
     text: str
     reason: str  # short reason, for stats
     error: str  # readable sentence, for the reject
@@ -47,10 +47,10 @@ class Batch:
     """Rows read from one file, in file order."""
 
     first: int  # row number of the first row
-    table: Optional[pa.Table]  # None when the rows' types clash; then use records
-    records: Optional[list[dict]] = None  # the parsed lines (per-line path only)
+    table: pa.Table | None  # None when the rows' types clash; then use records
+    records: list[dict] | None = None  # the parsed lines (per-line path only)
     bad_rows: list[BadRow] = field(default_factory=list)
-    numbers: Optional[np.ndarray] = None  # row numbers when not first, first+1, ...
+    numbers: np.ndarray | None = None  # row numbers when not first, first+1, ...
 
     @property
     def num_rows(self) -> int:
@@ -62,8 +62,9 @@ class Batch:
         return np.arange(self.first, self.first + self.num_rows, dtype=np.int64)
 
 
-def sale_batches(zone: LandingZone, file: LandingFile, batch_rows: int, expected: Iterable[str],
-                 text_fields: Iterable[str] = ()) -> Iterator[Batch]:
+def sale_batches(
+    zone: LandingZone, file: LandingFile, batch_rows: int, expected: Iterable[str], text_fields: Iterable[str] = ()
+) -> Iterator[Batch]:
     """A file's rows in batches of at most ``batch_rows``, numbered the same way on every read.
 
     ``expected`` are field names a CSV or Parquet header must share at least
@@ -80,8 +81,11 @@ def sale_batches(zone: LandingZone, file: LandingFile, batch_rows: int, expected
             yield from _sliced(parquet.iter_batches(batch_size=batch_rows), batch_rows, [])
     else:
         with zone.open(file.path) as stream:  # a first pass reads the header only
-            names = pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=_MIN_BLOCK),
-                                   parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip")).schema.names
+            names = pacsv.open_csv(
+                stream,
+                read_options=pacsv.ReadOptions(block_size=_MIN_BLOCK),
+                parse_options=pacsv.ParseOptions(invalid_row_handler=lambda row: "skip"),
+            ).schema.names
         _require_columns(file, names, expected)
         bad_rows: list[BadRow] = []
         with zone.open(file.path) as stream:
@@ -91,8 +95,9 @@ def sale_batches(zone: LandingZone, file: LandingFile, batch_rows: int, expected
                 parse_options=pacsv.ParseOptions(invalid_row_handler=_collect_into(bad_rows)),
                 # Everything as text: inference on the first block breaks on a later
                 # one; the validator converts text exactly. An empty cell is absent.
-                convert_options=pacsv.ConvertOptions(column_types={n: pa.string() for n in names},
-                                                     strings_can_be_null=True, quoted_strings_can_be_null=False),
+                convert_options=pacsv.ConvertOptions(
+                    column_types={n: pa.string() for n in names}, strings_can_be_null=True, quoted_strings_can_be_null=False
+                ),
             )
             yield from _sliced(reader, batch_rows, bad_rows)
 
@@ -122,7 +127,7 @@ def _json_batches(zone: LandingZone, file: LandingFile, batch_rows: int, text_fi
         lines = _LineCounter(source)
         for number, (start, chunk) in enumerate(_chunks(source, size)):
             base = number << 32  # row numbers: chunk, then row within it
-            yield from _parsed(chunk, lambda: lines.line_at(start), base, options, batch_rows)
+            yield from _parsed(chunk, lambda start=start: lines.line_at(start), base, options, batch_rows)
 
 
 def _parsed(chunk: bytes, first_line, base: int, options, batch_rows: int) -> Iterator[Batch]:
@@ -220,7 +225,7 @@ def _split_by_types(first: int, records: list[dict], bad: list[BadRow]) -> Itera
         yield Batch(first, records_table(subset)[0], subset, bad if n == 0 else [], numbers)
 
 
-def records_table(records: list[dict]) -> tuple[Optional[pa.Table], list[str]]:
+def records_table(records: list[dict]) -> tuple[pa.Table | None, list[str]]:
     """(table, []), or (None, keys whose values share no Arrow type), or (None, [])
     when the records have no keys at all (a table would lose their count)."""
     keys = list(dict.fromkeys(k for r in records for k in r))
@@ -252,8 +257,14 @@ def _require_columns(file: LandingFile, names: list[str], expected: Iterable[str
 def _collect_into(bad_rows: list[BadRow]):
     def handler(row) -> str:
         where = f"line {row.number}" if row.number is not None else "a row"
-        bad_rows.append(BadRow(row.number, row.text, "malformed CSV row",
-                               f"{where} has {row.actual_columns} columns, the header {row.expected_columns}"))
+        bad_rows.append(
+            BadRow(
+                row.number,
+                row.text,
+                "malformed CSV row",
+                f"{where} has {row.actual_columns} columns, the header {row.expected_columns}",
+            )
+        )
         return "skip"
 
     return handler

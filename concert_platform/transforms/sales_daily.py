@@ -29,8 +29,12 @@ def daily_sales(sales: pa.Table) -> pa.Table:
     if sales.num_rows == 0:
         return DAILY_SALES_SCHEMA.empty_table()
     price = pc.cast(sales["unit_price"], pa.decimal128(18, 4))
-    line_total = pc.cast(pc.multiply(pc.cast(pc.cast(sales["quantity"], pa.int32()), pa.decimal128(10, 0)), price), pa.decimal128(18, 4))
-    work = pa.table({**{k: sales[k] for k in _KEYS}, "quantity": sales["quantity"], "unit_price": price, "line_total": line_total})
+    line_total = pc.cast(
+        pc.multiply(pc.cast(pc.cast(sales["quantity"], pa.int32()), pa.decimal128(10, 0)), price), pa.decimal128(18, 4)
+    )
+    work = pa.table(
+        {**{k: sales[k] for k in _KEYS}, "quantity": sales["quantity"], "unit_price": price, "line_total": line_total}
+    )
     grouped = work.group_by(_KEYS, use_threads=False).aggregate(
         [("quantity", "count"), ("quantity", "sum"), ("line_total", "sum"), ("unit_price", "min"), ("unit_price", "max")]
     )

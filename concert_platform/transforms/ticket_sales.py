@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Optional, Union
 
 import numpy as np
 import pyarrow as pa
@@ -33,8 +32,11 @@ from concert_platform.validation import (
 )
 
 ENTITY = "ticket_sales"
-SALES_SCHEMA = arrow_schema(TicketSale).append(pa.field("sale_date", pa.date32(), nullable=False)).append(
-    pa.field("source_file", pa.string(), nullable=False))
+SALES_SCHEMA = (
+    arrow_schema(TicketSale)
+    .append(pa.field("sale_date", pa.date32(), nullable=False))
+    .append(pa.field("source_file", pa.string(), nullable=False))
+)
 _LOAD_FIELDS = ("created_at", "updated_at")  # ours to set: one load timestamp, whatever a file says
 _FIELDS = tuple(TicketSale.model_fields)
 _TEXT = tuple(f.name for f in model_plan(TicketSale).fields if f.kind in ("datetime", "date", "time"))
@@ -51,10 +53,10 @@ class SalesPartition:
 def load_sales_partition(
     zone: LandingZone,
     day: str,
-    known_concert_ids: Union[set[str], pa.Array, pa.ChunkedArray],
+    known_concert_ids: set[str] | pa.Array | pa.ChunkedArray,
     *,
     batch_rows: int = 250_000,
-    loaded_at: Optional[datetime] = None,
+    loaded_at: datetime | None = None,
 ) -> SalesPartition:
     """``loaded_at`` (default: now) stamps created_at, updated_at and rejected_at alike."""
     run = _Load(day, known_concert_ids, loaded_at or model_base.utc_now(), batch_rows)
@@ -95,8 +97,9 @@ class _Load:
 
     def _unparseable(self, file: LandingFile, error: str) -> None:
         self.unparseable.append(file.name)
-        self.rejects.append(self._reject(file.name, {"file": file.name}, f"cannot parse {file.name}: {error}",
-                                         "unparseable file"))
+        self.rejects.append(
+            self._reject(file.name, {"file": file.name}, f"cannot parse {file.name}: {error}", "unparseable file")
+        )
 
     def _read(self, index: int, file: LandingFile, batches, parts: list, rejects: list) -> int:
         rows = 0
@@ -136,14 +139,26 @@ class _Load:
         keep = valid.filter(pa.array(good))
         n = keep.num_rows
         return pa.Table.from_arrays(
-            [*keep.columns, pa.repeat(pa.scalar(self.day_value, pa.date32()), n), pa.repeat(pa.scalar(file.name), n),
-             pa.repeat(pa.scalar(index, pa.int32()), n), pa.array(batch.row_numbers()[at[good]])],
+            [
+                *keep.columns,
+                pa.repeat(pa.scalar(self.day_value, pa.date32()), n),
+                pa.repeat(pa.scalar(file.name), n),
+                pa.repeat(pa.scalar(index, pa.int32()), n),
+                pa.array(batch.row_numbers()[at[good]]),
+            ],
             schema=_with_hidden(SALES_SCHEMA),
         )
 
     def _reject(self, source: str, record, error: str, reason: str) -> dict:
-        return {"entity": ENTITY, "partition_key": self.day, "source": source, "record": record_json(record),
-                "error": error, "rejected_at": self.loaded_at, "_reason": reason}
+        return {
+            "entity": ENTITY,
+            "partition_key": self.day,
+            "source": source,
+            "record": record_json(record),
+            "error": error,
+            "rejected_at": self.loaded_at,
+            "_reason": reason,
+        }
 
     def finish(self, files: list[LandingFile]) -> SalesPartition:
         table = pa.concat_tables(self.parts) if self.parts else _with_hidden(SALES_SCHEMA).empty_table()
@@ -153,7 +168,7 @@ class _Load:
             # to recover the original text would cost a second full parse.
             clashing = table.take(pa.array(clash_at))
             records = clashing.select([f for f in _FIELDS if f not in _LOAD_FIELDS]).to_pylist()
-            for w, record in zip(clashing.select(["_file", "sale_id"]).to_pylist(), records):
+            for w, record in zip(clashing.select(["_file", "sale_id"]).to_pylist(), records, strict=True):
                 error = f"sale_id {w['sale_id']!r} has {counts[w['sale_id']]} different records in this partition"
                 self.rejects.append(self._reject(files[w["_file"]].name, record, error, "conflicting sale_id"))
         if len(drop):
@@ -192,7 +207,7 @@ def find_duplicates(table: pa.Table, keys: list[str]) -> tuple[np.ndarray, np.nd
     distinct = candidates.filter(is_first)
     clashing = _more_than_once(distinct)
     clash = distinct.filter(pc.is_in(distinct["sale_id"], value_set=clashing["sale_id"]))["_pos"].to_numpy()
-    counts = dict(zip(clashing["sale_id"].to_pylist(), clashing["count_all"].to_pylist()))
+    counts = dict(zip(clashing["sale_id"].to_pylist(), clashing["count_all"].to_pylist(), strict=True))
     return np.sort(np.concatenate([copies, clash])), np.sort(clash), counts, len(copies)
 
 

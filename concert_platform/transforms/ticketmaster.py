@@ -8,8 +8,8 @@ placeholder dates, zero price ranges) and leave the judging to the models.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
 
 MUSIC_SEGMENT_ID = "KZFzniwnSyZfZ7v7nJ"
 # Ticketmaster's way of saying "unknown" in sale windows.
@@ -27,7 +27,7 @@ class AttractionRef:
     name: str
     spotify_ids: tuple[str, ...] = ()
     musicbrainz_ids: tuple[str, ...] = ()
-    genre: Optional[str] = None
+    genre: str | None = None
 
 
 @dataclass
@@ -39,7 +39,7 @@ class EventParts:
     lineups: dict[str, list[str]] = field(default_factory=dict)
 
 
-def clean_text(value: Optional[str]) -> Optional[str]:
+def clean_text(value: str | None) -> str | None:
     """Collapse stray whitespace; empty becomes None."""
     if value is None:
         return None
@@ -47,7 +47,7 @@ def clean_text(value: Optional[str]) -> Optional[str]:
     return text or None
 
 
-def spotify_id_from_url(url: Optional[str]) -> Optional[str]:
+def spotify_id_from_url(url: str | None) -> str | None:
     match = _SPOTIFY_ARTIST_URL.search(url or "")
     return match.group(1) if match else None
 
@@ -93,9 +93,7 @@ def parse_venue(venue: dict) -> dict:
 
 def parse_attraction(attraction: dict) -> AttractionRef:
     links = attraction.get("externalLinks") or {}
-    spotify = tuple(dict.fromkeys(
-        sid for link in links.get("spotify") or [] if (sid := spotify_id_from_url(link.get("url")))
-    ))
+    spotify = tuple(dict.fromkeys(sid for link in links.get("spotify") or [] if (sid := spotify_id_from_url(link.get("url")))))
     musicbrainz = tuple(dict.fromkeys(link["id"] for link in links.get("musicbrainz") or [] if link.get("id")))
     return AttractionRef(
         ticketmaster_id=attraction["id"],
@@ -106,7 +104,7 @@ def parse_attraction(attraction: dict) -> AttractionRef:
     )
 
 
-def parse_event(event: dict, venue: Optional[dict]) -> dict:
+def parse_event(event: dict, venue: dict | None) -> dict:
     dates = event.get("dates") or {}
     start = dates.get("start") or {}
     status = ((dates.get("status") or {}).get("code") or "").strip().lower()
@@ -135,7 +133,7 @@ def parse_event(event: dict, venue: Optional[dict]) -> dict:
     }
 
 
-def _price_range(ranges: Optional[list]) -> tuple[Optional[float], Optional[float], Optional[str]]:
+def _price_range(ranges: list | None) -> tuple[float | None, float | None, str | None]:
     # min = max = 0 is how the API says "no price published", not "free".
     usable = [r for r in ranges or [] if r.get("currency") and (r.get("min") or r.get("max"))]
     if not usable:
@@ -149,7 +147,7 @@ def _price_range(ranges: Optional[list]) -> tuple[Optional[float], Optional[floa
     return low, high, currency
 
 
-def _genre(classifications: Optional[list]) -> Optional[str]:
+def _genre(classifications: list | None) -> str | None:
     for item in classifications or []:
         name = clean_text((item.get("genre") or {}).get("name"))
         if name and name.lower() not in _PLACEHOLDER_GENRES:
@@ -157,5 +155,5 @@ def _genre(classifications: Optional[list]) -> Optional[str]:
     return None
 
 
-def _known_date(value: Optional[str]) -> Optional[str]:
+def _known_date(value: str | None) -> str | None:
     return None if not value or value.startswith(_UNKNOWN_DATE_PREFIX) else value

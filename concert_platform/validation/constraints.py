@@ -128,8 +128,12 @@ def _rule_ok(rule, values: pa.Array, now: datetime) -> np.ndarray:
         # never later than the model's: what passes here passes there.
         return mask(pc.less_equal(values, pa.scalar(now + rule.tolerance, values.type)))
     if isinstance(rule, DateBetween):
-        return mask(pc.and_(pc.greater_equal(values, pa.scalar(rule.earliest, pa.date32())),
-                            pc.less_equal(values, pa.scalar(rule.latest, pa.date32()))))
+        return mask(
+            pc.and_(
+                pc.greater_equal(values, pa.scalar(rule.earliest, pa.date32())),
+                pc.less_equal(values, pa.scalar(rule.latest, pa.date32())),
+            )
+        )
     raise TypeError(f"no column-wise form of {rule!r}")  # schema._vet lets only the above through
 
 

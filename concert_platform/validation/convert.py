@@ -9,7 +9,7 @@ strict regular expressions before any Arrow cast.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pyarrow as pa
@@ -20,8 +20,20 @@ from concert_platform.validation.schema import FieldSpec
 _EXACT_FLOAT = 2**53  # beyond this, int <-> float conversions round
 _INT = r"^-?[0-9]{1,18}$"
 _FLOAT = r"^-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]{1,2})?$"
-_BOOL_WORDS = {"0": False, "off": False, "f": False, "false": False, "n": False, "no": False,
-               "1": True, "on": True, "t": True, "true": True, "y": True, "yes": True}
+_BOOL_WORDS = {
+    "0": False,
+    "off": False,
+    "f": False,
+    "false": False,
+    "n": False,
+    "no": False,
+    "1": True,
+    "on": True,
+    "t": True,
+    "true": True,
+    "y": True,
+    "yes": True,
+}
 # Years 1000-9899 only: keeps every accepted instant inside Python's datetime range.
 _DATE = r"(?:1[0-9]{3}|[2-8][0-9]{3}|9[0-8][0-9]{2})-(?:0[1-9]|1[0-2])-(?:0[1-9]|[12][0-9]|3[01])"
 _CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?"
@@ -249,6 +261,14 @@ def _list(spec: FieldSpec, col: pa.Array) -> Converted:
 
 
 _CONVERTERS: dict[str, Callable[[FieldSpec, pa.Array], Converted]] = {
-    "str": _str, "literal": _str, "int": _int, "float": _float, "bool": _bool, "decimal": _decimal,
-    "datetime": _datetime, "date": _date, "time": _time, "list": _list,
+    "str": _str,
+    "literal": _str,
+    "int": _int,
+    "float": _float,
+    "bool": _bool,
+    "decimal": _decimal,
+    "datetime": _datetime,
+    "date": _date,
+    "time": _time,
+    "list": _list,
 }

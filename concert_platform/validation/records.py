@@ -11,9 +11,10 @@ import gc
 import json
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timezone
-from typing import Any, Iterable, Mapping, Optional
+from datetime import UTC, date, datetime, time
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -49,8 +50,8 @@ def validate_records(
     *,
     entity: str,
     partition_key: str = "",
-    source: Optional[str] = None,
-    defaults: Optional[Mapping[str, Any]] = None,
+    source: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ValidationResult:
     """``model_validate`` each record. ``defaults`` replace the model's default for
     fields absent from a record (e.g. one load timestamp for created_at); fields
@@ -89,7 +90,7 @@ def validate_each(plan: ModelPlan, records: list, overrides: Mapping[str, Any], 
     return rows, positions, rejects
 
 
-def batch_overrides(plan: ModelPlan, defaults: Optional[Mapping[str, Any]]) -> dict[str, Any]:
+def batch_overrides(plan: ModelPlan, defaults: Mapping[str, Any] | None) -> dict[str, Any]:
     """One value per batch for each default_factory field (and each explicit default)."""
     defaults = dict(defaults or {})
     out, made = {}, {}  # one call per factory: created_at and updated_at share utc_now's value
@@ -110,7 +111,7 @@ def batch_overrides(plan: ModelPlan, defaults: Optional[Mapping[str, Any]]) -> d
 _FIELD_IN_ERROR = re.compile(r"(?:^|; )([A-Za-z_]\w*)[\w.]*: ")
 
 
-def reject_reason(error: Optional[str]) -> str:
+def reject_reason(error: str | None) -> str:
     """A reject's group: 'invalid currency, quantity' for a model's message, else its first clause, cut short."""
     names = sorted(set(_FIELD_IN_ERROR.findall(error or "")))
     if names:
@@ -118,19 +119,25 @@ def reject_reason(error: Optional[str]) -> str:
     return (error or "unknown").split(";")[0].strip()[:80]
 
 
-def reject_factory(entity: str, partition_key: str, source: Optional[str], rejected_at: Optional[datetime] = None):
-    rejected_at = rejected_at or datetime.now(timezone.utc)
+def reject_factory(entity: str, partition_key: str, source: str | None, rejected_at: datetime | None = None):
+    rejected_at = rejected_at or datetime.now(UTC)
 
     def reject(record: Any, error: str) -> dict:
-        return {"entity": entity, "partition_key": partition_key, "source": source,
-                "record": record_json(record), "error": error, "rejected_at": rejected_at}
+        return {
+            "entity": entity,
+            "partition_key": partition_key,
+            "source": source,
+            "record": record_json(record),
+            "error": error,
+            "rejected_at": rejected_at,
+        }
 
     return reject
 
 
 def rejects_table(rows: list[dict]) -> pa.Table:
     """Rows with REJECTS_SCHEMA's keys; partition_key defaults to "" and rejected_at to now."""
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     full = [{"partition_key": "", "source": None, "rejected_at": now, **row} for row in rows]
     return pa.Table.from_pylist(full, schema=REJECTS_SCHEMA)
 
@@ -172,15 +179,17 @@ def _finite(value: Any) -> Any:
 def models_to_table(model: type[BaseModel], instances: list[BaseModel]) -> pa.Table:
     schema = arrow_schema(model)
     failures: list = []
-    table, _ = rows_to_table(schema, [i.__dict__ for i in instances], list(range(len(instances))), instances,
-                             lambda record, error: error, failures)
+    table, _ = rows_to_table(
+        schema, [i.__dict__ for i in instances], list(range(len(instances))), instances, lambda record, error: error, failures
+    )
     if failures:
         raise ValueError(f"{len(failures)} instance(s) cannot be stored, first: {failures[0]}")
     return table
 
 
-def rows_to_table(schema: pa.Schema, rows: list[dict], positions: list[int], records: list, reject,
-                  rejects: list) -> tuple[pa.Table, list[int]]:
+def rows_to_table(
+    schema: pa.Schema, rows: list[dict], positions: list[int], records: list, reject, rejects: list
+) -> tuple[pa.Table, list[int]]:
     """Validated rows as an Arrow table. A value the model accepts but Arrow
     cannot hold (an int past int64) becomes a reject instead of a crash."""
     try:
@@ -188,7 +197,7 @@ def rows_to_table(schema: pa.Schema, rows: list[dict], positions: list[int], rec
     except (pa.ArrowException, OverflowError, ValueError, TypeError):
         pass
     keep = []
-    for row, pos in zip(rows, positions):
+    for row, pos in zip(rows, positions, strict=True):
         problem = _unstorable(schema, row)
         if problem:
             rejects.append(reject(records[pos], problem))
@@ -202,11 +211,10 @@ def _columns(schema: pa.Schema, rows: list[dict]) -> pa.Table:
     return pa.Table.from_arrays(arrays, schema=schema)
 
 
-def _unstorable(schema: pa.Schema, row: dict) -> Optional[str]:
+def _unstorable(schema: pa.Schema, row: dict) -> str | None:
     for f in schema:
         try:
             pa.array([row[f.name]], type=f.type)
         except (pa.ArrowException, OverflowError, ValueError, TypeError) as exc:
             return f"{f.name}: cannot be stored as {f.type}: {' '.join(str(exc).split())}"
     return None
-

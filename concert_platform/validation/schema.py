@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 import types
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
-from functools import lru_cache
-from typing import Annotated, Any, Callable, Literal, Optional, Union, get_args, get_origin
+from functools import cache
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types as at
 import pyarrow as pa
@@ -32,13 +33,35 @@ _RULE_KINDS = {OneOf: ("str", "literal"), NotInFuture: ("datetime",), DateBetwee
 _UNPORTABLE_REGEX = re.compile(r"\\[A-Za-z0-9]|\(\?|[^\x00-\x7f]")
 # Config keys that do not change what a field accepts or produces.
 _HARMLESS_CONFIG = {
-    "title", "json_schema_extra", "frozen", "extra", "arbitrary_types_allowed", "validate_assignment",
-    "use_attribute_docstrings", "from_attributes", "model_title_generator", "field_title_generator",
-    "defer_build", "plugin_settings", "hide_input_in_errors", "cache_strings", "json_encoders",
-    "ser_json_timedelta", "ser_json_temporal", "ser_json_bytes", "ser_json_inf_nan", "val_json_bytes",
-    "json_schema_mode_override", "json_schema_serialization_defaults_required", "protected_namespaces",
-    "loc_by_alias", "revalidate_instances", "validation_error_cause", "serialize_by_alias",
-    "use_enum_values", "allow_inf_nan",  # non-finite numbers are never accepted column-wise
+    "title",
+    "json_schema_extra",
+    "frozen",
+    "extra",
+    "arbitrary_types_allowed",
+    "validate_assignment",
+    "use_attribute_docstrings",
+    "from_attributes",
+    "model_title_generator",
+    "field_title_generator",
+    "defer_build",
+    "plugin_settings",
+    "hide_input_in_errors",
+    "cache_strings",
+    "json_encoders",
+    "ser_json_timedelta",
+    "ser_json_temporal",
+    "ser_json_bytes",
+    "ser_json_inf_nan",
+    "val_json_bytes",
+    "json_schema_mode_override",
+    "json_schema_serialization_defaults_required",
+    "protected_namespaces",
+    "loc_by_alias",
+    "revalidate_instances",
+    "validation_error_cause",
+    "serialize_by_alias",
+    "use_enum_values",
+    "allow_inf_nan",  # non-finite numbers are never accepted column-wise
 }
 
 
@@ -46,22 +69,22 @@ _HARMLESS_CONFIG = {
 class FieldSpec:
     name: str
     kind: str = ""  # str | literal | int | float | bool | decimal | datetime | date | time | list
-    arrow_type: Optional[pa.DataType] = None
+    arrow_type: pa.DataType | None = None
     nullable: bool = False  # Optional[...]: None is a value
     default: Any = PydanticUndefined
-    factory: Optional[Callable[[], Any]] = None
+    factory: Callable[[], Any] | None = None
     aware: bool = False  # AwareDatetime: naive input is an error
     literals: frozenset = frozenset()
-    item: Optional["FieldSpec"] = None  # list items
+    item: FieldSpec | None = None  # list items
     bounds: list = field(default_factory=list)  # [("ge"|"gt"|"le"|"lt", value)]
-    min_len: Optional[int] = None
-    max_len: Optional[int] = None
-    pattern: Optional[str] = None
-    max_digits: Optional[int] = None
-    decimal_places: Optional[int] = None
+    min_len: int | None = None
+    max_len: int | None = None
+    pattern: str | None = None
+    max_digits: int | None = None
+    decimal_places: int | None = None
     multiple_of: Any = None
     rules: list = field(default_factory=list)  # OneOf / NotInFuture / DateBetween
-    unsupported: Optional[str] = None  # why values of this field cannot be checked column-wise
+    unsupported: str | None = None  # why values of this field cannot be checked column-wise
 
     @property
     def has_default(self) -> bool:
@@ -77,7 +100,7 @@ class ModelPlan:
     fields: list[FieldSpec]
     schema: pa.Schema
     forbid_extra: bool
-    unsupported: Optional[str]  # why no row of this model can be accepted column-wise
+    unsupported: str | None  # why no row of this model can be accepted column-wise
 
     def reasons(self) -> dict[str, str]:
         """Why (parts of) the model go per-record; empty when all is column-wise."""
@@ -90,7 +113,7 @@ def arrow_schema(model: type[BaseModel]) -> pa.Schema:
     return model_plan(model).schema
 
 
-@lru_cache(maxsize=None)
+@cache
 def model_plan(model: type[BaseModel]) -> ModelPlan:
     specs = [field_spec(name, info) for name, info in model.model_fields.items()]
     schema = pa.schema([pa.field(s.name, s.arrow_type, nullable=s.nullable) for s in specs])
@@ -98,7 +121,7 @@ def model_plan(model: type[BaseModel]) -> ModelPlan:
     return ModelPlan(model, specs, schema, config.get("extra") == "forbid", _model_refusal(model))
 
 
-def _model_refusal(model: type[BaseModel]) -> Optional[str]:
+def _model_refusal(model: type[BaseModel]) -> str | None:
     decorators = model.__pydantic_decorators__
     for kind in ("validators", "field_validators", "root_validators", "model_validators"):
         if getattr(decorators, kind):

@@ -3,7 +3,8 @@ and hand only the rows it cannot vouch for to the model itself."""
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -29,8 +30,8 @@ def validate_table(
     *,
     entity: str,
     partition_key: str = "",
-    source: Optional[str] = None,
-    defaults: Optional[Mapping[str, Any]] = None,
+    source: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> ValidationResult:
     """Same result as ``validate_records(model, table_records(model, table))``, column-wise where it can."""
     plan = model_plan(model)
@@ -71,7 +72,9 @@ def table_records(model: type[BaseModel], table: pa.Table) -> list[dict]:
     if not names:
         return [{} for _ in range(table.num_rows)]
     columns = [_python_values(col) for col in table.columns]
-    return [{k: v for k, v in zip(names, row) if v is not None or k in keep_nulls} for row in zip(*columns)]
+    return [
+        {k: v for k, v in zip(names, row, strict=True) if v is not None or k in keep_nulls} for row in zip(*columns, strict=True)
+    ]
 
 
 def _python_values(col: pa.ChunkedArray) -> list:

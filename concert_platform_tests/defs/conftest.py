@@ -13,16 +13,26 @@ DAYS = 3
 
 
 def demo_settings(tmp_path, **overrides) -> Settings:
-    values = dict(lake_url=str(tmp_path / "lake"), landing_url=str(tmp_path / "landing"),
-                  warehouse_url=f"duckdb:///{tmp_path}/warehouse.duckdb", demo_date=DEMO_DATE)
+    values = dict(
+        lake_url=str(tmp_path / "lake"),
+        landing_url=str(tmp_path / "landing"),
+        warehouse_url=f"duckdb:///{tmp_path}/warehouse.duckdb",
+        demo_date=DEMO_DATE,
+    )
     return Settings(_env_file=None, **{**values, **overrides})
 
 
 def seed(settings: Settings, days: int = DAYS, per_day: int = 3000):
     zone = LandingZone(open_location(settings.landing_url, settings.aws_endpoint_url))
     start = DEMO_DATE - timedelta(days=days)
-    summary = seed_landing_zone(zone, DemoCatalog(seed=settings.demo_seed, anchor=DEMO_DATE), start, days,
-                                sales_per_day_hint=per_day, seed=settings.demo_seed)
+    summary = seed_landing_zone(
+        zone,
+        DemoCatalog(seed=settings.demo_seed, anchor=DEMO_DATE),
+        start,
+        days,
+        sales_per_day_hint=per_day,
+        seed=settings.demo_seed,
+    )
     return summary, [(start + timedelta(days=i)).isoformat() for i in range(days)]
 
 

@@ -11,12 +11,20 @@ from concert_platform.defs.assets.catalog import artists, concerts, venues
 from concert_platform.defs.assets.features import artist_features, concert_demand_features, venue_features
 from concert_platform.defs.assets.sales import build_sales_assets
 from concert_platform.defs.assets.sources import (
-    EventWindow, musicbrainz_artists_raw, musicbrainz_query, spotify_artists_raw, ticketmaster_events_raw,
+    EventWindow,
+    musicbrainz_artists_raw,
+    musicbrainz_query,
+    spotify_artists_raw,
+    ticketmaster_events_raw,
 )
 from concert_platform.defs.io_manager import ModelOutput
 from concert_platform.defs.partitions import daily_sales_partitions
 from concert_platform.defs.resources import (
-    LandingZoneResource, MusicBrainzResource, QualityResource, SpotifyResource, TicketmasterResource,
+    LandingZoneResource,
+    MusicBrainzResource,
+    QualityResource,
+    SpotifyResource,
+    TicketmasterResource,
 )
 from concert_platform.settings import Settings
 
@@ -59,8 +67,9 @@ def test_raw_assets_keep_payloads_whole(raw):
 
 
 def test_a_narrow_window_asks_for_fewer_events():
-    narrow = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10),
-                                            TicketmasterResource(**WORLD)))
+    narrow = _table(
+        ticketmaster_events_raw(dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10), TicketmasterResource(**WORLD))
+    )
     wide = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD)))
     assert 0 < narrow.num_rows < wide.num_rows
 
@@ -110,17 +119,34 @@ def test_ticket_sales_asset_on_one_partition(tmp_path, raw):
 def test_an_empty_day_is_an_empty_partition(tmp_path):
     ticket_sales, _ = build_sales_assets(daily_sales_partitions(Settings(_env_file=None).sales_start_date))
     context = dg.build_asset_context(partition_key="2026-10-01")
-    out, checks = _split(list(ticket_sales(context, pa.table({"concert_id": ["c"]}), LandingZoneResource(url=str(tmp_path)), QualityResource())))
+    out, checks = _split(
+        list(ticket_sales(context, pa.table({"concert_id": ["c"]}), LandingZoneResource(url=str(tmp_path)), QualityResource()))
+    )
     assert out.value.valid.num_rows == 0 and checks["reject_rate_below_threshold"].passed
 
 
 def test_feature_assets_run_without_any_sales_loaded():
-    concerts_df = pd.DataFrame([{"concert_id": "C", "artist_id": "A", "venue_id": "V", "status": "onsale", "local_date": None,
-                                 "onsale_start": None, "price_min": None, "price_max": None, "currency": None}])
+    concerts_df = pd.DataFrame(
+        [
+            {
+                "concert_id": "C",
+                "artist_id": "A",
+                "venue_id": "V",
+                "status": "onsale",
+                "local_date": None,
+                "onsale_start": None,
+                "price_min": None,
+                "price_max": None,
+                "currency": None,
+            }
+        ]
+    )
     venues_df = pd.DataFrame([{"venue_id": "V", "name": "n", "city": "c", "country": "DE", "capacity": 10}])
     demand = concert_demand_features(concerts_df, venues_df, pd.DataFrame())
     assert demand["tickets_sold"].tolist() == [0]
-    artists_df = pd.DataFrame([{"artist_id": "A", "name": "a", "popularity": None, "followers": None, "match_method": "unmatched"}])
+    artists_df = pd.DataFrame(
+        [{"artist_id": "A", "name": "a", "popularity": None, "followers": None, "match_method": "unmatched"}]
+    )
     assert artist_features(artists_df, venues_df, demand)["concerts"].tolist() == [1]
     assert venue_features(venues_df, demand)["concerts"].tolist() == [1]
 

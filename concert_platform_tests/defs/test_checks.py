@@ -1,7 +1,13 @@
 import pyarrow as pa
 
 from concert_platform.defs.checks import (
-    PRIMARY_KEY, REJECT_RATE, check_specs, foreign_key, foreign_key_check, primary_key_check, reject_rate_check,
+    PRIMARY_KEY,
+    REJECT_RATE,
+    check_specs,
+    foreign_key,
+    foreign_key_check,
+    primary_key_check,
+    reject_rate_check,
 )
 
 

@@ -50,7 +50,7 @@ def test_whole_graph_on_demo_data(settings):
 
     # Every record read is accounted for: loaded, rejected, or dropped as an exact duplicate.
     loaded = rejected = duplicates = read = 0
-    for run, day in zip(sales_runs, days):
+    for run, day in zip(sales_runs, days, strict=True):
         [mat] = [m for m in run.asset_materializations_for_node("ticket_sales")]
         meta = mat.metadata
         read += meta["input_rows"].value
@@ -100,8 +100,9 @@ def test_rerunning_a_partition_leaves_the_same_rows(settings):
 def test_whole_graph_with_lake_and_landing_on_s3(tmp_path, s3_bucket, aws_env):
     from .conftest import demo_settings
 
-    settings = demo_settings(tmp_path, lake_url=f"s3://{s3_bucket}/lake", landing_url=f"s3://{s3_bucket}/landing",
-                             aws_endpoint_url=aws_env)
+    settings = demo_settings(
+        tmp_path, lake_url=f"s3://{s3_bucket}/lake", landing_url=f"s3://{s3_bucket}/landing", aws_endpoint_url=aws_env
+    )
     _, days = seed(settings, days=2, per_day=1500)
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
@@ -117,4 +118,5 @@ def test_whole_graph_with_lake_and_landing_on_s3(tmp_path, s3_bucket, aws_env):
     assert lake.read("concerts").num_rows == warehouse.count("concerts")
     assert warehouse.count("concert_demand_features") == warehouse.count("concerts")
     assert lake.read("rejected_records/ticket_sales", partitions=days).num_rows == warehouse.count(
-        "rejected_records", {"entity": "ticket_sales"})
+        "rejected_records", {"entity": "ticket_sales"}
+    )

@@ -101,8 +101,11 @@ def test_the_warehouse_and_lake_hold_the_same_rows(io_manager):
     assert make_warehouse(io_manager.warehouse.url, "t").read("dims").to_pylist() == lake_rows
 
 
-@dg.asset(partitions_def=DAYS, metadata={PARTITION_COLUMN: "sale_date"},
-          ins={"sales": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1))})
+@dg.asset(
+    partitions_def=DAYS,
+    metadata={PARTITION_COLUMN: "sale_date"},
+    ins={"sales": dg.AssetIn(partition_mapping=dg.TimeWindowPartitionMapping(start_offset=-1))},
+)
 def two_day_totals(context: dg.AssetExecutionContext, sales: pa.Table) -> pa.Table:
     day = date.fromisoformat(context.partition_key)
     return pa.table({"sale_date": pa.array([day], pa.date32()), "sales": [sales.num_rows]})

@@ -3,6 +3,7 @@ assets materialised against them, identities resolved, and no secret anywhere.""
 
 import logging
 import re
+from itertools import pairwise
 from pathlib import Path
 
 import dagster as dg
@@ -16,7 +17,17 @@ from concert_platform.storage.warehouse import make_warehouse
 
 from ..stub_http import Reply, Seen, StubServer
 from ..transforms.payloads import (
-    MBID_A, MBID_B, MBID_TWIN_1, MBID_TWIN_2, SPOTIFY_A, SPOTIFY_B, attraction, event, mb_artist, spotify_artist, venue,
+    MBID_A,
+    MBID_B,
+    MBID_TWIN_1,
+    MBID_TWIN_2,
+    SPOTIFY_A,
+    SPOTIFY_B,
+    attraction,
+    event,
+    mb_artist,
+    spotify_artist,
+    venue,
 )
 
 TM_KEY = "tm-key-DO-NOT-LEAK-1234"
@@ -33,11 +44,16 @@ EVENTS = [
 ]
 MB_ARTISTS = {MBID_A: mb_artist(MBID_A, "Radiohead", spotify=SPOTIFY_A), MBID_B: mb_artist(MBID_B, "Nirvana", country="US")}
 MB_SEARCH = {
-    "Twins": [{**mb_artist(MBID_TWIN_1, "Twins", disambiguation="UK duo"), "score": 100},
-              {**mb_artist(MBID_TWIN_2, "Twins", disambiguation="Finnish band"), "score": 100}],
+    "Twins": [
+        {**mb_artist(MBID_TWIN_1, "Twins", disambiguation="UK duo"), "score": 100},
+        {**mb_artist(MBID_TWIN_2, "Twins", disambiguation="Finnish band"), "score": 100},
+    ],
     "Björk": [{**mb_artist(MBID_BJORK, "Björk", country="IS"), "score": 100}],
 }
-SPOTIFY_ARTISTS = {SPOTIFY_A: spotify_artist(SPOTIFY_A, "Radiohead", popularity=79), SPOTIFY_B: spotify_artist(SPOTIFY_B, "Nirvana")}
+SPOTIFY_ARTISTS = {
+    SPOTIFY_A: spotify_artist(SPOTIFY_A, "Radiohead", popularity=79),
+    SPOTIFY_B: spotify_artist(SPOTIFY_B, "Nirvana"),
+}
 SPOTIFY_SEARCH = {"Twins": [spotify_artist(SPOTIFY_C, "Twins")]}
 
 
@@ -56,16 +72,24 @@ def _mb_search(seen: Seen) -> Reply:
 
 def _mb_url(seen: Seen) -> Reply:
     if seen.query["resource"][0] == f"https://open.spotify.com/artist/{SPOTIFY_B}":
-        return Reply(200, {"id": "u-1", "resource": seen.query["resource"][0], "relations": [
-            {"type": "free streaming", "target-type": "artist", "artist": {"id": MBID_B, "name": "Nirvana"}}]})
+        return Reply(
+            200,
+            {
+                "id": "u-1",
+                "resource": seen.query["resource"][0],
+                "relations": [{"type": "free streaming", "target-type": "artist", "artist": {"id": MBID_B, "name": "Nirvana"}}],
+            },
+        )
     return Reply(404, {"error": "Not Found"})
 
 
 def _spotify_search(seen: Seen) -> Reply:
     assert seen.headers.get("Authorization") == f"Bearer {TOKEN}"
     items = SPOTIFY_SEARCH.get(seen.query["q"][0], [])
-    return Reply(200, {"artists": {"href": "x", "items": items, "limit": 10, "next": None, "offset": 0, "previous": None,
-                                   "total": len(items)}})
+    return Reply(
+        200,
+        {"artists": {"href": "x", "items": items, "limit": 10, "next": None, "offset": 0, "previous": None, "total": len(items)}},
+    )
 
 
 @pytest.fixture
@@ -87,16 +111,25 @@ def test_live_sources_and_models_against_the_stubs(stub, tmp_path, monkeypatch, 
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("TICKETMASTER_API_KEY", TM_KEY)  # from the environment, as in production
     settings = Settings(
-        _env_file=None, lake_url=str(tmp_path / "lake"), landing_url=str(tmp_path / "landing"),
-        warehouse_url=f"duckdb:///{tmp_path}/w.duckdb", demo_date="2027-03-12",
-        ticketmaster_api_url=f"{stub.url}/discovery/v2", spotify_api_url=f"{stub.url}/v1",
-        spotify_token_url=f"{stub.url}/api/token", musicbrainz_api_url=f"{stub.url}/ws/2",
-        spotify_client_id="concert-platform", spotify_client_secret=SPOTIFY_SECRET,
+        _env_file=None,
+        lake_url=str(tmp_path / "lake"),
+        landing_url=str(tmp_path / "landing"),
+        warehouse_url=f"duckdb:///{tmp_path}/w.duckdb",
+        demo_date="2027-03-12",
+        ticketmaster_api_url=f"{stub.url}/discovery/v2",
+        spotify_api_url=f"{stub.url}/v1",
+        spotify_token_url=f"{stub.url}/api/token",
+        musicbrainz_api_url=f"{stub.url}/ws/2",
+        spotify_client_id="concert-platform",
+        spotify_client_secret=SPOTIFY_SECRET,
         musicbrainz_user_agent="ConcertPlatform/0.1 ( data@concert.example )",
     )
     run_config = {"ops": {"ticketmaster_events_raw": {"config": {"days_back": 0, "days_ahead": 7}}}}
-    result = dg.materialize([ticketmaster_events_raw, musicbrainz_artists_raw, spotify_artists_raw, artists, venues, concerts],
-                            resources=build_resources(settings), run_config=run_config)
+    result = dg.materialize(
+        [ticketmaster_events_raw, musicbrainz_artists_raw, spotify_artists_raw, artists, venues, concerts],
+        resources=build_resources(settings),
+        run_config=run_config,
+    )
     assert result.success
 
     warehouse = make_warehouse(settings.warehouse_url, settings.warehouse_schema)
@@ -116,7 +149,7 @@ def test_live_sources_and_models_against_the_stubs(stub, tmp_path, monkeypatch, 
     assert tm_call.query["segmentId"] == ["KZFzniwnSyZfZ7v7nJ"] and tm_call.query["apikey"] == [TM_KEY]
     assert len(stub.hits("/api/token")) == 1
     mb_calls = sorted(r.at for r in stub.requests if r.path.startswith("/ws/2/"))
-    assert len(mb_calls) == 5 and all(b - a >= 0.95 for a, b in zip(mb_calls, mb_calls[1:]))
+    assert len(mb_calls) == 5 and all(b - a >= 0.95 for a, b in pairwise(mb_calls))
     source_meta = result.asset_materializations_for_node("musicbrainz_artists_raw")[0].metadata
     assert source_meta["requests"].value == 5 and source_meta["failures"].value == 0
 

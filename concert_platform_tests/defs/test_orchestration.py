@@ -1,6 +1,6 @@
 """The landing-zone sensor, the schedules and the jobs, evaluated the way the daemon does."""
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import dagster as dg
 import pytest
@@ -11,6 +11,7 @@ from concert_platform.settings import Settings
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 
+
 @pytest.fixture
 def landing(tmp_path):
     return LandingZoneResource(url=str(tmp_path / "landing"))
@@ -18,8 +19,14 @@ def landing(tmp_path):
 
 @pytest.fixture
 def defs(tmp_path):
-    return build_definitions(Settings(_env_file=None, lake_url=str(tmp_path / "lake"), landing_url=str(tmp_path / "landing"),
-                                      warehouse_url=f"duckdb:///{tmp_path}/w.duckdb"))
+    return build_definitions(
+        Settings(
+            _env_file=None,
+            lake_url=str(tmp_path / "lake"),
+            landing_url=str(tmp_path / "landing"),
+            warehouse_url=f"duckdb:///{tmp_path}/w.duckdb",
+        )
+    )
 
 
 @pytest.fixture
@@ -80,8 +87,19 @@ def test_definitions_load_with_jobs_schedules_and_sensor(defs):
     assert defs.resolve_schedule_def("ticket_sales_schedule") and defs.resolve_schedule_def("catalog_schedule")
     assert defs.resolve_sensor_def("landing_zone_sensor")
     keys = {k.to_user_string() for k in defs.resolve_asset_graph().get_all_asset_keys()}
-    assert {"ticketmaster_events_raw", "spotify_artists_raw", "musicbrainz_artists_raw", "artists", "venues", "concerts",
-            "ticket_sales", "ticket_sales_daily", "concert_demand_features", "artist_features", "venue_features"} <= keys
+    assert {
+        "ticketmaster_events_raw",
+        "spotify_artists_raw",
+        "musicbrainz_artists_raw",
+        "artists",
+        "venues",
+        "concerts",
+        "ticket_sales",
+        "ticket_sales_daily",
+        "concert_demand_features",
+        "artist_features",
+        "venue_features",
+    } <= keys
     sales = defs.resolve_assets_def("ticket_sales")
     assert sales.backfill_policy == dg.BackfillPolicy.multi_run(1)
     assert defs.resolve_assets_def("ticketmaster_events_raw").op.retry_policy is not None
@@ -89,8 +107,9 @@ def test_definitions_load_with_jobs_schedules_and_sensor(defs):
 
 def test_the_nightly_schedule_loads_yesterday(defs):
     schedule = defs.resolve_schedule_def("ticket_sales_schedule")
-    context = dg.build_schedule_context(scheduled_execution_time=datetime(2026, 10, 15, 1, 0, tzinfo=timezone.utc),
-                                        repository_def=defs.get_repository_def())
+    context = dg.build_schedule_context(
+        scheduled_execution_time=datetime(2026, 10, 15, 1, 0, tzinfo=UTC), repository_def=defs.get_repository_def()
+    )
     [request] = schedule.evaluate_tick(context).run_requests
     assert request.partition_key == "2026-10-14"
 

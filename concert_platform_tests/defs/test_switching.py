@@ -18,8 +18,18 @@ PG_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 # The clock, and where the landing zone is: not the data.
 VOLATILE = {"created_at", "updated_at", "fetched_at", "rejected_at", "capacity_source"}
-TABLES = ("ticketmaster_events_raw", "artists", "venues", "concerts", "ticket_sales", "ticket_sales_daily",
-          "rejected_records", "concert_demand_features", "artist_features", "venue_features")
+TABLES = (
+    "ticketmaster_events_raw",
+    "artists",
+    "venues",
+    "concerts",
+    "ticket_sales",
+    "ticket_sales_daily",
+    "rejected_records",
+    "concert_demand_features",
+    "artist_features",
+    "venue_features",
+)
 
 
 @pytest.fixture
@@ -50,8 +60,14 @@ def _rows(warehouse, table):
 def test_duckdb_and_local_equals_postgres_and_s3(tmp_path, s3_bucket, aws_env, pg_schema):
     local = demo_settings(tmp_path / "local")
     _, days = seed(local, days=2, per_day=1000)
-    production = demo_settings(tmp_path / "prod", lake_url=f"s3://{s3_bucket}/lake", landing_url=f"s3://{s3_bucket}/landing",
-                               aws_endpoint_url=aws_env, warehouse_url=PG_URL, warehouse_schema=pg_schema)
+    production = demo_settings(
+        tmp_path / "prod",
+        lake_url=f"s3://{s3_bucket}/lake",
+        landing_url=f"s3://{s3_bucket}/landing",
+        aws_endpoint_url=aws_env,
+        warehouse_url=PG_URL,
+        warehouse_schema=pg_schema,
+    )
     seed(production, days=2, per_day=1000)
 
     duck = _materialise(local, days)

@@ -1,4 +1,4 @@
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -31,15 +31,22 @@ def test_ticket_sale_contract():
     assert sale.unit_price == Decimal("12.5")
     assert not hasattr(sale, "extra_field")
     assert sale.sold_at.utcoffset() == timedelta(hours=2)
-    for bad in ({"quantity": 0}, {"quantity": 21}, {"unit_price": "100000.01"}, {"unit_price": "1.00001"},
-                {"currency": "usd"}, {"channel": "Web"}, {"concert_id": ""}):
+    for bad in (
+        {"quantity": 0},
+        {"quantity": 21},
+        {"unit_price": "100000.01"},
+        {"unit_price": "1.00001"},
+        {"currency": "usd"},
+        {"channel": "Web"},
+        {"concert_id": ""},
+    ):
         with pytest.raises(ValidationError):
             TicketSale.model_validate({**example(TicketSale), **bad})
     assert TicketSale.model_validate({**example(TicketSale), "quantity": 20, "unit_price": "100000"}).quantity == 20
 
 
 def test_sales_from_the_future_are_implausible():
-    tomorrow_plus = (datetime.now(timezone.utc) + timedelta(days=2)).isoformat()
+    tomorrow_plus = (datetime.now(UTC) + timedelta(days=2)).isoformat()
     with pytest.raises(ValidationError, match="future"):
         TicketSale.model_validate({**example(TicketSale), "sold_at": tomorrow_plus})
 
@@ -77,4 +84,3 @@ def test_examples_module_prints_valid_and_invalid_records(capsys):
     main()
     out = capsys.readouterr().out
     assert "Valid examples" in out and "is not a valid ISO-4217 currency code" in out
-

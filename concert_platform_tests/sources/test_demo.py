@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import available_timezones
 
 import pytest
@@ -16,7 +16,7 @@ from concert_platform.sources.demo import DemoCatalog, DemoMusicBrainz, DemoSpot
 from concert_platform.sources.demo_payloads import normalize_name
 
 ANCHOR = date(2026, 11, 1)
-EVERYTHING = (datetime(2000, 1, 1, tzinfo=timezone.utc), datetime(2100, 1, 1, tzinfo=timezone.utc))
+EVERYTHING = (datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC))
 SPOTIFY_ID = re.compile(r"^[0-9A-Za-z]{22}$")
 ZONES = frozenset(available_timezones())
 EVENT_KEYS = {"id", "name", "type", "url", "test", "locale", "dates", "sales", "classifications", "_embedded", "_links"}
@@ -62,7 +62,7 @@ def test_clients_implement_the_protocols(catalog):
 
 def test_ticketmaster_pages_to_the_end_sorted_by_id(catalog):
     client = DemoTicketmaster(catalog, include_tba=False)
-    start, end = datetime(2026, 11, 10, tzinfo=timezone.utc), datetime(2027, 1, 20, tzinfo=timezone.utc)
+    start, end = datetime(2026, 11, 10, tzinfo=UTC), datetime(2027, 1, 20, tzinfo=UTC)
     pages = list(client.search_events(start, end))
     assert client.stats.requests == len(pages) == pages[0]["page"]["totalPages"] > 1
     ids = []
@@ -83,14 +83,14 @@ def test_ticketmaster_pages_to_the_end_sorted_by_id(catalog):
 
 def test_ticketmaster_empty_window_has_no_embedded(catalog):
     client = DemoTicketmaster(catalog, include_tba=False)
-    pages = list(client.search_events(datetime(2001, 1, 1, tzinfo=timezone.utc), datetime(2001, 1, 2, tzinfo=timezone.utc)))
+    pages = list(client.search_events(datetime(2001, 1, 1, tzinfo=UTC), datetime(2001, 1, 2, tzinfo=UTC)))
     assert len(pages) == 1 and client.stats.requests == 1
     assert "_embedded" not in pages[0]
     assert pages[0]["page"] == {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}
 
 
 def test_tba_events_come_with_every_window_when_included(catalog):
-    window = (datetime(2001, 1, 1, tzinfo=timezone.utc), datetime(2001, 1, 2, tzinfo=timezone.utc))
+    window = (datetime(2001, 1, 1, tzinfo=UTC), datetime(2001, 1, 2, tzinfo=UTC))
     events = [e for p in DemoTicketmaster(catalog).search_events(*window) for e in p["_embedded"]["events"]]
     assert events and all(e["dates"]["start"]["dateTBA"] and "localDate" not in e["dates"]["start"] for e in events)
     with pytest.raises(ValueError):
@@ -139,8 +139,11 @@ def test_event_quirks_present(events):
 
 
 def test_matinee_and_evening_are_two_events(events):
-    shows = Counter((e["_embedded"]["attractions"][0]["id"], e["_embedded"]["venues"][0]["id"], e["dates"]["start"]["localDate"])
-                    for e in events if "attractions" in e["_embedded"] and "localDate" in e["dates"]["start"])
+    shows = Counter(
+        (e["_embedded"]["attractions"][0]["id"], e["_embedded"]["venues"][0]["id"], e["dates"]["start"]["localDate"])
+        for e in events
+        if "attractions" in e["_embedded"] and "localDate" in e["dates"]["start"]
+    )
     assert any(count >= 2 for count in shows.values())
 
 
@@ -183,8 +186,11 @@ def test_cross_source_links_agree(catalog, attractions):
 def test_some_artists_are_reachable_only_by_name(catalog, attractions):
     spotify, mb = DemoSpotify(catalog), DemoMusicBrainz(catalog)
     unlinked = [a for a in attractions.values() if not {"spotify", "musicbrainz"} & set(a.get("externalLinks", {}))]
-    found = [a for a in unlinked if spotify.search_artists(a["name"])["artists"]["total"]
-             and mb.search_artists(f'artist:"{a["name"].strip()}"')["count"]]
+    found = [
+        a
+        for a in unlinked
+        if spotify.search_artists(a["name"])["artists"]["total"] and mb.search_artists(f'artist:"{a["name"].strip()}"')["count"]
+    ]
     assert len(found) >= 5
 
 
@@ -235,8 +241,18 @@ def test_musicbrainz_shapes(catalog):
     client = DemoMusicBrainz(catalog)
     found = [client.lookup_artist(a.mbid) for a in catalog.artists if a.mbid]
     for artist in found:
-        assert {"id", "name", "sort-name", "type", "life-span", "disambiguation", "genres", "tags", "aliases",
-                "relations"} <= set(artist)
+        assert {
+            "id",
+            "name",
+            "sort-name",
+            "type",
+            "life-span",
+            "disambiguation",
+            "genres",
+            "tags",
+            "aliases",
+            "relations",
+        } <= set(artist)
         assert artist["type"] in ("Person", "Group") and MBID.match(artist["id"])
         begin = artist["life-span"]["begin"]
         assert begin is None or re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", begin)
@@ -259,7 +275,11 @@ def test_same_inputs_same_payloads_and_ids_survive_a_new_anchor(catalog, events)
     assert json.dumps(again, sort_keys=True) == json.dumps(events, sort_keys=True)
     moved = DemoCatalog(seed=7, anchor=ANCHOR + timedelta(days=10))
     assert [e.id for e in moved.events] == [e.id for e in catalog.events]
-    assert all(m.local_date == o.local_date + timedelta(days=10) for m, o in zip(moved.events, catalog.events) if o.local_date)
+    assert all(
+        m.local_date == o.local_date + timedelta(days=10)
+        for m, o in zip(moved.events, catalog.events, strict=True)
+        if o.local_date
+    )
     assert [a.spotify_id for a in moved.artists] == [a.spotify_id for a in catalog.artists]
     other = DemoCatalog(seed=8, anchor=ANCHOR)
     assert not {e.id for e in other.events} & {e.id for e in catalog.events}

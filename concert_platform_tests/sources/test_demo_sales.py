@@ -7,7 +7,7 @@ import os
 import re
 import time
 from collections import Counter, defaultdict
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pyarrow as pa
@@ -26,8 +26,9 @@ from concert_platform.storage.filesystem import open_location
 ANCHOR = date(2026, 11, 1)
 START = date(2026, 10, 1)  # sale days in the past, so sold_at passes the model's not-in-future rule
 DAYS = 5
-_STRINGS = {c: pa.string() for c in ("sale_id", "concert_id", "sold_at", "currency", "channel", "customer_id", "section",
-                                      "app_version")}
+_STRINGS = {
+    c: pa.string() for c in ("sale_id", "concert_id", "sold_at", "currency", "channel", "customer_id", "section", "app_version")
+}
 _FILE_CHANNELS = {"web.jsonl": ("web",), "mobile.csv": ("mobile", "box_office"), "partner.parquet": ("partner",)}
 
 
@@ -77,7 +78,7 @@ def _is_clean(day: str, rec: dict, catalog) -> bool:
     if not re.match(r"^[A-Z]{3}$", rec["currency"]) or rec["currency"] == "XYZ":
         return False
     sold = datetime.fromisoformat(rec["sold_at"])
-    return sold.tzinfo is not None and sold.astimezone(timezone.utc).date().isoformat() == day
+    return sold.tzinfo is not None and sold.astimezone(UTC).date().isoformat() == day
 
 
 def test_layout_and_every_file_readable(seeded, records):
@@ -104,7 +105,7 @@ def test_capacity_reference_file(seeded, catalog):
     assert table.column_names == ["venue_id", "capacity", "source"]
     assert summary.capacities_written == table.num_rows and 0.8 * 150 <= table.num_rows <= 0.97 * 150
     bounds = {"club": (200, 2000), "theatre": (1500, 5000), "arena": (10_000, 25_000), "stadium": (40_000, 80_000)}
-    for venue_id, capacity in zip(table["venue_id"].to_pylist(), table["capacity"].to_pylist()):
+    for venue_id, capacity in zip(table["venue_id"].to_pylist(), table["capacity"].to_pylist(), strict=True):
         low, high = bounds[catalog.venue_by_id[venue_id].kind]
         assert low <= capacity <= high
 
@@ -117,7 +118,7 @@ def test_every_defect_kind_is_present_and_counted(seeded, records, catalog):
         lines = Counter((name, json.dumps(r, sort_keys=True, default=str)) for name, r in rows)
         found["exact_duplicate"] += sum(count - 1 for count in lines.values())
         by_id = defaultdict(set)
-        for name, r in rows:
+        for _name, r in rows:
             if isinstance(r, str):
                 found["not_json"] += r.strip() == NOT_JSON_LINE
                 continue
@@ -129,7 +130,7 @@ def test_every_defect_kind_is_present_and_counted(seeded, records, catalog):
             found["missing_sale_id"] += not r.get("sale_id")
             sold = datetime.fromisoformat(r["sold_at"])
             found["sold_at_without_offset"] += sold.tzinfo is None
-            found["sold_at_other_day"] += sold.tzinfo is not None and sold.astimezone(timezone.utc).date().isoformat() != day
+            found["sold_at_other_day"] += sold.tzinfo is not None and sold.astimezone(UTC).date().isoformat() != day
         found["duplicate_sale_id"] += sum(len(v) - 1 for k, v in by_id.items() if k)
     assert found == Counter({k: v for k, v in summary.defects.items() if k != "corrupt_file"})
     defective = sum(v for k, v in summary.defects.items() if k not in ("not_json", "corrupt_file"))
@@ -193,8 +194,11 @@ def test_capacity_is_never_exceeded_and_shows_sell_out(tmp_path, catalog):
 
 def test_same_inputs_give_byte_identical_files(tmp_path, catalog):
     def tree(root):
-        return {os.path.relpath(os.path.join(d, f), root): open(os.path.join(d, f), "rb").read()
-                for d, _, files in os.walk(root) for f in files}
+        return {
+            os.path.relpath(os.path.join(d, f), root): open(os.path.join(d, f), "rb").read()
+            for d, _, files in os.walk(root)
+            for f in files
+        }
 
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         zone = LandingZone(open_location(str(tmp_path / name)))

@@ -1,3 +1,5 @@
+from itertools import pairwise
+
 import pytest
 
 from concert_platform.sources.base import ClientStats, SourceUnavailable
@@ -8,9 +10,14 @@ from ..stub_http import Reply, StubServer
 
 def _client(stub, **policy):
     sleeps = []
-    client = ApiClient(stub.url + "/api", stats=ClientStats(), limiter=RateLimiter(0.0), sleep=sleeps.append,
-                       policy=HttpPolicy(**{"timeout_s": 2, "max_retries": 2, "max_retry_after_s": 5, **policy}),
-                       secrets=["s3cret-key"])
+    client = ApiClient(
+        stub.url + "/api",
+        stats=ClientStats(),
+        limiter=RateLimiter(0.0),
+        sleep=sleeps.append,
+        policy=HttpPolicy(**{"timeout_s": 2, "max_retries": 2, "max_retry_after_s": 5, **policy}),
+        secrets=["s3cret-key"],
+    )
     return client, sleeps
 
 
@@ -64,7 +71,7 @@ def test_the_limiter_paces_requests():
         for _ in range(4):
             client.get_json("x", unit="x")
         times = [r.at for r in stub.hits("/api/x")]
-        assert all(b - a >= 0.18 for a, b in zip(times, times[1:]))
+        assert all(b - a >= 0.18 for a, b in pairwise(times))
 
 
 def test_ticketmasters_rate_limit_reset_is_a_retry_after():
@@ -72,8 +79,14 @@ def test_ticketmasters_rate_limit_reset_is_a_retry_after():
 
     with StubServer() as stub:
         reset_ms = str(int((time.time() + 4) * 1000))
-        stub.add("GET", "/api/x", [Reply(429, {"fault": {"faultstring": "Rate limit quota violation"}}, {"Rate-Limit-Reset": reset_ms}),
-                                   Reply(200, {"ok": True})])
+        stub.add(
+            "GET",
+            "/api/x",
+            [
+                Reply(429, {"fault": {"faultstring": "Rate limit quota violation"}}, {"Rate-Limit-Reset": reset_ms}),
+                Reply(200, {"ok": True}),
+            ],
+        )
         client, sleeps = _client(stub)
         assert client.get_json("x", unit="x") == {"ok": True}
         assert len(sleeps) == 1 and 2.5 < sleeps[0] <= 4.0

@@ -1,5 +1,7 @@
 """LiveMusicBrainz against a real HTTP stub on 127.0.0.1: parameters, agent, pacing, failures."""
 
+from itertools import pairwise
+
 import pytest
 
 from concert_platform.sources import musicbrainz
@@ -11,14 +13,28 @@ from ..stub_http import Reply, StubServer
 
 AGENT = "ConcertPlatform/0.3.1 ( data-team@concerts.example.org )"
 MBID = "5b11f4ce-a62d-471e-81fc-a69a8278c7da"
-ARTIST = {"id": MBID, "name": "Nirvana", "type": "Group", "genres": [{"id": "g1", "name": "grunge", "count": 12}],
-          "relations": [{"type": "free streaming", "url": {"resource": "https://open.spotify.com/artist/6olE6TJLqED3rqDCT0FyPh"}}]}
-SEARCH = {"created": "2026-11-02T10:00:00.000Z", "count": 1, "offset": 0,
-          "artists": [{"id": MBID, "name": "Nirvana", "score": 100, "disambiguation": "90s US grunge band"}]}
-URL_ENTITY = {"id": "4f4068dc-2fb4-4a35-b2c1-2d4c3b0a6f55", "resource": "https://open.spotify.com/artist/6olE6TJLqED3rqDCT0FyPh",
-              "relations": [{"type": "free streaming", "artist": {"id": MBID, "name": "Nirvana"}}]}
-RATE_LIMIT_JSON = {"error": "Your requests are exceeding the allowable rate limit. Please see http://wiki.musicbrainz.org/XMLWebService for more information.",
-                   "help": "For usage, please see: https://musicbrainz.org/development/mmd"}
+ARTIST = {
+    "id": MBID,
+    "name": "Nirvana",
+    "type": "Group",
+    "genres": [{"id": "g1", "name": "grunge", "count": 12}],
+    "relations": [{"type": "free streaming", "url": {"resource": "https://open.spotify.com/artist/6olE6TJLqED3rqDCT0FyPh"}}],
+}
+SEARCH = {
+    "created": "2026-11-02T10:00:00.000Z",
+    "count": 1,
+    "offset": 0,
+    "artists": [{"id": MBID, "name": "Nirvana", "score": 100, "disambiguation": "90s US grunge band"}],
+}
+URL_ENTITY = {
+    "id": "4f4068dc-2fb4-4a35-b2c1-2d4c3b0a6f55",
+    "resource": "https://open.spotify.com/artist/6olE6TJLqED3rqDCT0FyPh",
+    "relations": [{"type": "free streaming", "artist": {"id": MBID, "name": "Nirvana"}}],
+}
+RATE_LIMIT_JSON = {
+    "error": "Your requests are exceeding the allowable rate limit. Please see http://wiki.musicbrainz.org/XMLWebService for more information.",
+    "help": "For usage, please see: https://musicbrainz.org/development/mmd",
+}
 RATE_LIMIT_HTML = "<html><head><title>503 Service Temporarily Unavailable</title></head><body><h1>503</h1></body></html>"
 
 
@@ -30,17 +46,24 @@ def fresh_limiters(monkeypatch):
 
 def _client(stub, *, min_interval=0.0, **policy):
     sleeps = []
-    client = LiveMusicBrainz(stub.url + "/ws/2", AGENT, min_interval=min_interval, sleep=sleeps.append,
-                             policy=HttpPolicy(**{"timeout_s": 2, "max_retries": 2, "max_retry_after_s": 5, "backoff_s": 0.5, **policy}))
+    client = LiveMusicBrainz(
+        stub.url + "/ws/2",
+        AGENT,
+        min_interval=min_interval,
+        sleep=sleeps.append,
+        policy=HttpPolicy(**{"timeout_s": 2, "max_retries": 2, "max_retry_after_s": 5, "backoff_s": 0.5, **policy}),
+    )
     return client, sleeps
 
 
 def _single(seen) -> dict:
-    return {key: values[0] for key, values in seen.query.items() if len(values) == 1} | \
-           {key: values for key, values in seen.query.items() if len(values) > 1}
+    return {key: values[0] for key, values in seen.query.items() if len(values) == 1} | {
+        key: values for key, values in seen.query.items() if len(values) > 1
+    }
 
 
 # --- requests as MusicBrainz wants them -------------------------------------------------------------
+
 
 def test_lookup_artist_sends_exact_parameters_and_the_user_agent():
     with StubServer() as stub:
@@ -97,26 +120,47 @@ def test_lookup_url_sends_the_resource_and_artist_rels():
 
 # --- the User-Agent --------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("agent", [
-    AGENT, "MyAwesomeTagger/1.2.0 ( http://myawesometagger.example.com )", "concert_platform/2026.11.0 (ops@band.example)",
-    "  Tagger/1.0 ( me@tagger.io )  ",
-])
+
+@pytest.mark.parametrize(
+    "agent",
+    [
+        AGENT,
+        "MyAwesomeTagger/1.2.0 ( http://myawesometagger.example.com )",
+        "concert_platform/2026.11.0 (ops@band.example)",
+        "  Tagger/1.0 ( me@tagger.io )  ",
+    ],
+)
 def test_meaningful_user_agents_are_accepted(agent):
     assert validate_user_agent(agent) == agent.strip()
 
 
-@pytest.mark.parametrize("agent", [
-    None, "", "   ", "ConcertPlatform", "ConcertPlatform/1.0", "ConcertPlatform/1.0 ()", "ConcertPlatform/1.0 ( contact )",
-    "ConcertPlatform/1.0 ( not a contact )", "python-requests/2.32.3", "python-requests/2.32.3 ( me@x.org )",
-    "Mozilla/5.0 ( me@x.org )", "curl/8.5.0 ( me@x.org )", "MyApp/1.0 ( me@x.org )", "ConcertPlatform/1.0 ( me@example.com )",
-    "ConcertPlatform/1.0 ( me@x.org )\r\nX-Injected: 1",
-])
+@pytest.mark.parametrize(
+    "agent",
+    [
+        None,
+        "",
+        "   ",
+        "ConcertPlatform",
+        "ConcertPlatform/1.0",
+        "ConcertPlatform/1.0 ()",
+        "ConcertPlatform/1.0 ( contact )",
+        "ConcertPlatform/1.0 ( not a contact )",
+        "python-requests/2.32.3",
+        "python-requests/2.32.3 ( me@x.org )",
+        "Mozilla/5.0 ( me@x.org )",
+        "curl/8.5.0 ( me@x.org )",
+        "MyApp/1.0 ( me@x.org )",
+        "ConcertPlatform/1.0 ( me@example.com )",
+        "ConcertPlatform/1.0 ( me@x.org )\r\nX-Injected: 1",
+    ],
+)
 def test_empty_or_generic_user_agents_are_refused(agent):
     with pytest.raises(ValueError):
         LiveMusicBrainz("https://musicbrainz.org/ws/2", agent)
 
 
 # --- one pace per process and host -----------------------------------------------------------------
+
 
 def test_consecutive_calls_are_never_faster_than_one_per_second():
     with StubServer() as stub:
@@ -130,7 +174,7 @@ def test_consecutive_calls_are_never_faster_than_one_per_second():
         client.lookup_artist(MBID)
         times = [seen.at for seen in stub.requests]
         assert len(times) == 4
-        assert all(later - earlier >= 0.95 for earlier, later in zip(times, times[1:])), times
+        assert all(later - earlier >= 0.95 for earlier, later in pairwise(times)), times
 
 
 def test_two_clients_on_one_host_share_the_pace():
@@ -144,7 +188,7 @@ def test_two_clients_on_one_host_share_the_pace():
         first.lookup_artist(MBID)
         times = [seen.at for seen in stub.requests]
         assert len(times) == 3
-        assert all(later - earlier >= 0.95 for earlier, later in zip(times, times[1:])), times
+        assert all(later - earlier >= 0.95 for earlier, later in pairwise(times)), times
 
 
 def test_limiters_are_per_host_and_keep_the_longest_interval():
@@ -155,6 +199,7 @@ def test_limiters_are_per_host_and_keep_the_longest_interval():
 
 
 # --- failures --------------------------------------------------------------------------------------
+
 
 def test_503_html_page_then_success_is_retried_with_backoff():
     with StubServer() as stub:
@@ -206,7 +251,9 @@ def test_unknown_mbid_and_unknown_url_are_none():
 
 def test_bad_request_fails_the_unit_without_retrying():
     with StubServer() as stub:
-        stub.add("GET", f"/ws/2/artist/{MBID}", Reply(400, {"error": "aliases+genres+tags+url-rels is not a valid inc parameter"}))
+        stub.add(
+            "GET", f"/ws/2/artist/{MBID}", Reply(400, {"error": "aliases+genres+tags+url-rels is not a valid inc parameter"})
+        )
         client, sleeps = _client(stub)
         with pytest.raises(SourceUnavailable, match="HTTP 400.*not a valid inc"):
             client.lookup_artist(MBID)

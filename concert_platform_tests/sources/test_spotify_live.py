@@ -14,9 +14,15 @@ from ..stub_http import Reply, StubServer
 CLIENT_ID, SECRET = "my-client-id", "sup3r-s3cret-value"
 BASIC = "Basic " + base64.b64encode(f"{CLIENT_ID}:{SECRET}".encode()).decode()
 ARTIST_ID = "0OdUWJ0sBjDrqHygGUXeCF"
-ARTIST = {"id": ARTIST_ID, "name": "Band of Horses", "type": "artist", "uri": f"spotify:artist:{ARTIST_ID}",
-          "href": f"https://api.spotify.com/v1/artists/{ARTIST_ID}", "images": [],
-          "external_urls": {"spotify": f"https://open.spotify.com/artist/{ARTIST_ID}"}}
+ARTIST = {
+    "id": ARTIST_ID,
+    "name": "Band of Horses",
+    "type": "artist",
+    "uri": f"spotify:artist:{ARTIST_ID}",
+    "href": f"https://api.spotify.com/v1/artists/{ARTIST_ID}",
+    "images": [],
+    "external_urls": {"spotify": f"https://open.spotify.com/artist/{ARTIST_ID}"},
+}
 
 
 def token(value="tok-1", expires_in=3600):
@@ -26,10 +32,16 @@ def token(value="tok-1", expires_in=3600):
 def make(stub, *, min_interval=0.0, clock=None, **policy):
     sleeps = []
     extra = {"clock": clock} if clock else {}
-    client = LiveSpotify(CLIENT_ID, SECRET, api_url=stub.url + "/v1", token_url=stub.url + "/api/token",
-                         policy=HttpPolicy(**{"timeout_s": 2, "max_retries": 2, "max_retry_after_s": 30, "backoff_s": 1,
-                                              **policy}),
-                         min_interval=min_interval, sleep=sleeps.append, **extra)
+    client = LiveSpotify(
+        CLIENT_ID,
+        SECRET,
+        api_url=stub.url + "/v1",
+        token_url=stub.url + "/api/token",
+        policy=HttpPolicy(**{"timeout_s": 2, "max_retries": 2, "max_retry_after_s": 30, "backoff_s": 1, **policy}),
+        min_interval=min_interval,
+        sleep=sleeps.append,
+        **extra,
+    )
     return client, sleeps
 
 
@@ -112,8 +124,9 @@ def test_a_failing_token_endpoint_is_source_unavailable_without_the_secret():
 def test_429_with_a_short_retry_after_waits_then_succeeds():
     with StubServer() as stub:
         stub.add("POST", "/api/token", token())
-        stub.add("GET", f"/v1/artists/{ARTIST_ID}", [Reply(429, {"error": {"status": 429}}, {"Retry-After": "2"}),
-                                                      Reply(200, ARTIST)])
+        stub.add(
+            "GET", f"/v1/artists/{ARTIST_ID}", [Reply(429, {"error": {"status": 429}}, {"Retry-After": "2"}), Reply(200, ARTIST)]
+        )
         client, sleeps = make(stub)
         assert client.get_artist(ARTIST_ID) == ARTIST
         assert sleeps == [2.0] and client.stats.retries == 1 and client.stats.requests == 2

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from itertools import pairwise
 
 import pytest
 
@@ -15,7 +16,7 @@ from ..stub_http import Reply, StubServer
 
 KEY = "tm-s3cret-KEY-0123456789"
 PATH = "/discovery/v2/events.json"
-NOV1 = datetime(2026, 11, 1, tzinfo=timezone.utc)
+NOV1 = datetime(2026, 11, 1, tzinfo=UTC)
 FMT = "%Y-%m-%dT%H:%M:%SZ"
 
 
@@ -24,7 +25,7 @@ def _q(seen, name):
 
 
 def _at(seen, name):
-    return datetime.strptime(_q(seen, name), FMT).replace(tzinfo=timezone.utc)
+    return datetime.strptime(_q(seen, name), FMT).replace(tzinfo=UTC)
 
 
 class FakeDiscovery:
@@ -40,9 +41,11 @@ class FakeDiscovery:
         if size * number >= 1000:
             return Reply(400, {"errors": [{"code": "DIS1035", "detail": "deep paging", "status": "400 BAD_REQUEST"}]})
         hits = [(i, at) for i, at in self.events if start <= at < end]
-        chunk = hits[number * size:(number + 1) * size]
-        body = {"_links": {"self": {"href": "/discovery/v2/events.json?page=%d" % number}},
-                "page": {"size": size, "totalElements": len(hits), "totalPages": -(-len(hits) // size), "number": number}}
+        chunk = hits[number * size : (number + 1) * size]
+        body = {
+            "_links": {"self": {"href": f"/discovery/v2/events.json?page={number}"}},
+            "page": {"size": size, "totalElements": len(hits), "totalPages": -(-len(hits) // size), "number": number},
+        }
         if chunk:
             body["_embedded"] = {"events": [{"id": i, "dates": {"start": {"dateTime": at.strftime(FMT)}}} for i, at in chunk]}
         return Reply(200, body)
@@ -55,8 +58,13 @@ def _events(n, start=NOV1, step=timedelta(minutes=5), prefix="E"):
 def _client(stub, sleeps=None, **kwargs):
     policy = kwargs.pop("policy", HttpPolicy(timeout_s=2, max_retries=2, max_retry_after_s=30, backoff_s=0.01))
     kwargs.setdefault("per_second", 1000)
-    return LiveTicketmaster(stub.url + "/discovery/v2", KEY, policy=policy,
-                            sleep=(sleeps.append if sleeps is not None else (lambda s: None)), **kwargs)
+    return LiveTicketmaster(
+        stub.url + "/discovery/v2",
+        KEY,
+        policy=policy,
+        sleep=(sleeps.append if sleeps is not None else (lambda s: None)),
+        **kwargs,
+    )
 
 
 def _ids(pages):
@@ -82,9 +90,15 @@ def test_pages_to_the_end_and_sends_the_exact_query():
         hits = stub.hits(PATH)
         assert len(hits) == 3 and client.stats.requests == 3 and client.stats.failed_units == []
         assert hits[0].query == {
-            "apikey": [KEY], "segmentId": ["KZFzniwnSyZfZ7v7nJ"], "countryCode": ["US"],
-            "startDateTime": ["2026-11-01T00:00:00Z"], "endDateTime": ["2026-11-08T00:00:00Z"],
-            "includeTBA": ["yes"], "size": ["200"], "page": ["0"], "sort": ["id,asc"],
+            "apikey": [KEY],
+            "segmentId": ["KZFzniwnSyZfZ7v7nJ"],
+            "countryCode": ["US"],
+            "startDateTime": ["2026-11-01T00:00:00Z"],
+            "endDateTime": ["2026-11-08T00:00:00Z"],
+            "includeTBA": ["yes"],
+            "size": ["200"],
+            "page": ["0"],
+            "sort": ["id,asc"],
         }
         assert "classificationName" not in hits[0].query
         assert [_q(h, "page") for h in hits] == ["0", "1", "2"]
@@ -138,8 +152,17 @@ def test_a_one_hour_window_over_the_ceiling_is_fetched_as_far_as_allowed_and_rep
 
 def test_429_with_retry_after_then_success():
     with StubServer() as stub:
-        quota = {"fault": {"faultstring": "Rate limit quota violation", "detail": {"errorcode": "policies.ratelimit.QuotaViolation"}}}
-        stub.add("GET", PATH, [Reply(429, quota, {"Retry-After": "20"}), Reply(200, {"page": {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}})])
+        quota = {
+            "fault": {"faultstring": "Rate limit quota violation", "detail": {"errorcode": "policies.ratelimit.QuotaViolation"}}
+        }
+        stub.add(
+            "GET",
+            PATH,
+            [
+                Reply(429, quota, {"Retry-After": "20"}),
+                Reply(200, {"page": {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}}),
+            ],
+        )
         sleeps = []
         client = _client(stub, sleeps)
         pages = list(client.search_events(NOV1, NOV1 + timedelta(days=7)))
@@ -149,7 +172,14 @@ def test_429_with_retry_after_then_success():
 
 def test_503_then_success():
     with StubServer() as stub:
-        stub.add("GET", PATH, [Reply(503, "<html>busy</html>"), Reply(200, {"page": {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}})])
+        stub.add(
+            "GET",
+            PATH,
+            [
+                Reply(503, "<html>busy</html>"),
+                Reply(200, {"page": {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}}),
+            ],
+        )
         sleeps = []
         client = _client(stub, sleeps)
         assert len(list(client.search_events(NOV1, NOV1 + timedelta(days=7)))) == 1
@@ -178,7 +208,7 @@ def test_a_400_is_not_retried_and_fails_only_its_window():
 
 def test_malformed_json_fails_the_window():
     with StubServer() as stub:
-        stub.add("GET", PATH, Reply(200, "{\"page\": {oops"))
+        stub.add("GET", PATH, Reply(200, '{"page": {oops'))
         client = _client(stub)
         assert list(client.search_events(NOV1, NOV1 + timedelta(days=7))) == []
         assert client.stats.failed_units == ["US 2026-11-01/2026-11-08"] and client.stats.failures == 1
@@ -221,14 +251,21 @@ def test_requests_are_paced_at_four_per_second():
         list(client.search_events(NOV1, NOV1 + timedelta(days=5)))
         at = [h.at for h in stub.hits(PATH)]
         assert len(at) == 5
-        gaps = [b - a for a, b in zip(at, at[1:])]
+        gaps = [b - a for a, b in pairwise(at)]
         assert min(gaps) >= 0.24, gaps  # 0.25 s at the client; a little jitter on the way in
 
 
 def test_the_daily_budget_counts_every_attempt_and_fails_the_remaining_windows():
     with StubServer() as stub:
-        stub.add("GET", PATH, [Reply(503), Reply(400, {"errors": [{"code": "DIS1015"}]}),
-                               Reply(200, {"page": {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}})])
+        stub.add(
+            "GET",
+            PATH,
+            [
+                Reply(503),
+                Reply(400, {"errors": [{"code": "DIS1015"}]}),
+                Reply(200, {"page": {"size": 200, "totalElements": 0, "totalPages": 0, "number": 0}}),
+            ],
+        )
         client = _client(stub, window_days=1, daily_budget=4)
         pages = list(client.search_events(NOV1, NOV1 + timedelta(days=5)))
         # day 1: 503 + 400 (2 requests, failed); days 2 and 3: one each; days 4 and 5: over budget, never asked
@@ -257,10 +294,13 @@ def test_the_key_never_leaks_into_exceptions_stats_or_logs(caplog):
         assert client.stats.failed_units == ["US 2026-11-01/2026-11-08"]
         # the error raised for the unit carries neither the key nor a chained exception holding it
         from concert_platform.sources.base import SourceUnavailable
+
         with pytest.raises(SourceUnavailable) as info:
             client._get({"countryCode": "US"}, NOV1, NOV1 + timedelta(days=1), 0, "unit")
         assert KEY not in str(info.value) and info.value.__suppress_context__ and info.value.__cause__ is None
-    dead = LiveTicketmaster("http://127.0.0.1:9/discovery/v2", KEY, policy=HttpPolicy(timeout_s=0.5, max_retries=0), sleep=lambda s: None)
+    dead = LiveTicketmaster(
+        "http://127.0.0.1:9/discovery/v2", KEY, policy=HttpPolicy(timeout_s=0.5, max_retries=0), sleep=lambda s: None
+    )
     assert list(dead.search_events(NOV1, NOV1 + timedelta(days=1))) == [] and dead.stats.failures == 1
     _clean(client)
     _clean(dead)

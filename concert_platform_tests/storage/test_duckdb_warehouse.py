@@ -204,9 +204,9 @@ def test_types_round_trip(wh):
             "price": pa.array([decimal.Decimal("123456.78"), decimal.Decimal("-0.01"), None], pa.decimal128(12, 2)),
             "sold_at": pa.array(
                 [
-                    dt.datetime(2026, 1, 1, 19, 30, 0, 123456, tzinfo=dt.timezone.utc),
+                    dt.datetime(2026, 1, 1, 19, 30, 0, 123456, tzinfo=dt.UTC),
                     None,
-                    dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc),
+                    dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
                 ],
                 pa.timestamp("us", tz="UTC"),
             ),

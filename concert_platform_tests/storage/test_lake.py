@@ -40,7 +40,7 @@ def test_unpartitioned_roundtrip_reports_where_it_wrote(lake):
         {
             "id": ["a", "b"],
             "price": pa.array([decimal.Decimal("12.50"), None], pa.decimal128(10, 2)),
-            "at": pa.array([dt.datetime(2026, 5, 1, 20, tzinfo=dt.timezone.utc), None], pa.timestamp("us", tz="UTC")),
+            "at": pa.array([dt.datetime(2026, 5, 1, 20, tzinfo=dt.UTC), None], pa.timestamp("us", tz="UTC")),
             "day": pa.array([dt.date(2026, 5, 1), None], pa.date32()),
             "genres": pa.array([["rock", "pop"], []], pa.list_(pa.string())),
         }
@@ -172,9 +172,7 @@ def test_delete(lake):
         lake.read("artists")
 
 
-@pytest.mark.parametrize(
-    "asset, partition", [("../escape", None), ("a//b", None), ("", None), ("ok", "a/b"), ("ok", "..")]
-)
+@pytest.mark.parametrize("asset, partition", [("../escape", None), ("a//b", None), ("", None), ("ok", "a/b"), ("ok", "..")])
 def test_bad_names_are_refused(lake, asset, partition):
     with pytest.raises(ValueError):
         lake.write(asset, pa.table({"x": [1]}), partition=partition)

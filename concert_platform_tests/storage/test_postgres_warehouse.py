@@ -173,9 +173,7 @@ def test_all_null_column_gets_its_type_when_values_arrive(wh, pg_admin, pg_schem
 
 def test_rejected_records_slices_by_two_columns(wh):
     def rejects(entity, key, n):
-        return pa.table(
-            {"entity": [entity] * n, "partition_key": pa.array([key] * n, pa.string()), "error": ["bad"] * n}
-        )
+        return pa.table({"entity": [entity] * n, "partition_key": pa.array([key] * n, pa.string()), "error": ["bad"] * n})
 
     wh.load([Replace("rejected_records", rejects("artists", None, 2), {"entity": "artists", "partition_key": None})])
     wh.load([Replace("rejected_records", rejects("sales", "d1", 3), {"entity": "sales", "partition_key": "d1"})])
@@ -355,9 +353,7 @@ def test_connection_killed_mid_load_keeps_the_old_rows(pg_url, pg_admin, pg_sche
     def batches():
         yield _sales(D1, 1000).to_batches()[0]
         # The load's own session, mid-COPY: terminate it from outside and wait until it is gone.
-        pids = [
-            row[0] for row in pg_admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (name,))
-        ]
+        pids = [row[0] for row in pg_admin.execute("SELECT pid FROM pg_stat_activity WHERE application_name = %s", (name,))]
         assert len(pids) == 1
         killed.append(pg_admin.execute("SELECT pg_terminate_backend(%s)", (pids[0],)).fetchone()[0])
         deadline = time.monotonic() + 10

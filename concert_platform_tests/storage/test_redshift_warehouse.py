@@ -38,8 +38,7 @@ def _sales(day: str, n: int = 3, first: int = 0, **extra) -> pa.Table:
     columns = {
         "sale_id": pa.array([f"{day}-{i}" for i in ids]),
         "concert_id": pa.array([f"C{i % 2}" for i in ids]),
-        "sold_at": pa.array([dt.datetime(d.year, d.month, d.day, 12, i, tzinfo=dt.timezone.utc) for i in ids],
-                            pa.timestamp("us", "UTC")),
+        "sold_at": pa.array([dt.datetime(d.year, d.month, d.day, 12, i, tzinfo=dt.UTC) for i in ids], pa.timestamp("us", "UTC")),
         "sale_date": pa.array([d] * n, pa.date32()),
         "quantity": pa.array([1 + i for i in ids], pa.int64()),
         "unit_price": pa.array([decimal.Decimal("89.50")] * n, pa.decimal128(18, 4)),
@@ -52,8 +51,10 @@ def _plan(ops, existing=None, **kwargs):
 
 
 COLS = '"sale_id", "concert_id", "sold_at", "sale_date", "quantity", "unit_price"'
-DEFS = ('"sale_id" VARCHAR(65535), "concert_id" VARCHAR(65535), "sold_at" TIMESTAMPTZ, "sale_date" DATE, '
-        '"quantity" BIGINT, "unit_price" DECIMAL(18,4)')
+DEFS = (
+    '"sale_id" VARCHAR(65535), "concert_id" VARCHAR(65535), "sold_at" TIMESTAMPTZ, "sale_date" DATE, '
+    '"quantity" BIGINT, "unit_price" DECIMAL(18,4)'
+)
 STAGE = '"concert_stage_0"'
 
 
@@ -64,8 +65,11 @@ def test_partition_replace_into_a_new_table_creates_it_with_distkey_and_sortkey(
     op = Replace("ticket_sales", _sales("2026-01-01"), {"sale_date": "2026-01-01"}, ("sale_id",), URI)
     assert _plan([op]) == [
         ('CREATE SCHEMA IF NOT EXISTS "concert"', ()),
-        (f'CREATE TABLE IF NOT EXISTS "concert"."ticket_sales" ({DEFS}, PRIMARY KEY ("sale_id")) '
-         'DISTSTYLE KEY DISTKEY ("concert_id") COMPOUND SORTKEY ("sale_date", "sold_at")', ()),
+        (
+            f'CREATE TABLE IF NOT EXISTS "concert"."ticket_sales" ({DEFS}, PRIMARY KEY ("sale_id")) '
+            'DISTSTYLE KEY DISTKEY ("concert_id") COMPOUND SORTKEY ("sale_date", "sold_at")',
+            (),
+        ),
         (f"CREATE TEMP TABLE {STAGE} ({DEFS})", ()),
         (f"COPY {STAGE} FROM %s IAM_ROLE %s FORMAT AS PARQUET", (URI, ROLE)),
         (f'SELECT count(*), count(CASE WHEN "sale_date" = %s THEN 1 END) FROM {STAGE}', ("2026-01-01",)),
@@ -85,8 +89,7 @@ def test_partition_replace_into_an_existing_table_adds_new_columns_one_by_one():
         ('ALTER TABLE "concert"."ticket_sales" ADD COLUMN "tags" SUPER', ()),
         (f'CREATE TEMP TABLE {STAGE} ({DEFS}, "channel" VARCHAR(65535), "tags" SUPER)', ()),
         (f"COPY {STAGE} FROM %s IAM_ROLE %s FORMAT AS PARQUET SERIALIZETOJSON", (URI, ROLE)),
-        (f'SELECT count(*), count(CASE WHEN "sale_date" = %s AND "channel" IS NULL THEN 1 END) FROM {STAGE}',
-         ("2026-01-01",)),
+        (f'SELECT count(*), count(CASE WHEN "sale_date" = %s AND "channel" IS NULL THEN 1 END) FROM {STAGE}', ("2026-01-01",)),
         ('DELETE FROM "concert"."ticket_sales" WHERE "sale_date" = %s AND "channel" IS NULL', ("2026-01-01",)),
         (f'INSERT INTO "concert"."ticket_sales" ({cols}) SELECT {cols} FROM {STAGE}', ()),
         (f"DROP TABLE {STAGE}", ()),
@@ -102,16 +105,18 @@ def test_full_replace_deletes_everything_and_copies_before_any_delete():
         ('CREATE TEMP TABLE "concert_stage_0" ("artist_id" VARCHAR(65535), "name" VARCHAR(65535))', ()),
         ('COPY "concert_stage_0" FROM %s IAM_ROLE %s FORMAT AS PARQUET', ("s3://l/a.parquet", ROLE)),
         ('SELECT count(*) FROM "concert_stage_0"', ()),
-        ('CREATE TABLE IF NOT EXISTS "concert"."artist_features" ("artist_id" VARCHAR(65535), '
-         '"score" DOUBLE PRECISION) DISTSTYLE AUTO', ()),
+        (
+            'CREATE TABLE IF NOT EXISTS "concert"."artist_features" ("artist_id" VARCHAR(65535), '
+            '"score" DOUBLE PRECISION) DISTSTYLE AUTO',
+            (),
+        ),
         ('CREATE TEMP TABLE "concert_stage_1" ("artist_id" VARCHAR(65535), "score" DOUBLE PRECISION)', ()),
         ('COPY "concert_stage_1" FROM %s IAM_ROLE %s FORMAT AS PARQUET', ("s3://l/f.parquet", ROLE)),
         ('SELECT count(*) FROM "concert_stage_1"', ()),
         ('DELETE FROM "concert"."artists"', ()),
         ('INSERT INTO "concert"."artists" ("artist_id", "name") SELECT "artist_id", "name" FROM "concert_stage_0"', ()),
         ('DELETE FROM "concert"."artist_features"', ()),
-        ('INSERT INTO "concert"."artist_features" ("artist_id", "score") SELECT "artist_id", "score" '
-         'FROM "concert_stage_1"', ()),
+        ('INSERT INTO "concert"."artist_features" ("artist_id", "score") SELECT "artist_id", "score" FROM "concert_stage_1"', ()),
         ('DROP TABLE "concert_stage_0"', ()),
         ('DROP TABLE "concert_stage_1"', ()),
     ]
@@ -155,11 +160,23 @@ def test_layouts_are_data_and_the_postgres_flavor_drops_redshift_only_clauses():
 
 def test_arrow_types_map_to_redshift_types():
     expected = {
-        pa.string(): "VARCHAR(65535)", pa.large_string(): "VARCHAR(65535)", pa.decimal128(12, 2): "DECIMAL(12,2)",
-        pa.timestamp("us", "UTC"): "TIMESTAMPTZ", pa.timestamp("ms"): "TIMESTAMP", pa.date32(): "DATE",
-        pa.int8(): "SMALLINT", pa.int16(): "SMALLINT", pa.int32(): "INTEGER", pa.int64(): "BIGINT",
-        pa.uint32(): "BIGINT", pa.uint64(): "DECIMAL(20,0)", pa.float32(): "REAL", pa.float64(): "DOUBLE PRECISION",
-        pa.bool_(): "BOOLEAN", pa.list_(pa.string()): "SUPER", pa.struct([("a", pa.int64())]): "SUPER",
+        pa.string(): "VARCHAR(65535)",
+        pa.large_string(): "VARCHAR(65535)",
+        pa.decimal128(12, 2): "DECIMAL(12,2)",
+        pa.timestamp("us", "UTC"): "TIMESTAMPTZ",
+        pa.timestamp("ms"): "TIMESTAMP",
+        pa.date32(): "DATE",
+        pa.int8(): "SMALLINT",
+        pa.int16(): "SMALLINT",
+        pa.int32(): "INTEGER",
+        pa.int64(): "BIGINT",
+        pa.uint32(): "BIGINT",
+        pa.uint64(): "DECIMAL(20,0)",
+        pa.float32(): "REAL",
+        pa.float64(): "DOUBLE PRECISION",
+        pa.bool_(): "BOOLEAN",
+        pa.list_(pa.string()): "SUPER",
+        pa.struct([("a", pa.int64())]): "SUPER",
         pa.dictionary(pa.int32(), pa.string()): "VARCHAR(65535)",
     }
     assert {t: sql.column_type(t) for t in expected} == expected
@@ -245,8 +262,7 @@ def test_any_failure_rolls_back(staged, fail_on, error):
 
 
 def test_make_warehouse_reads_the_url_and_role_without_connecting():
-    wh = make_warehouse("redshift://loader:s3cr%40t@cluster.example:5439/dev?sslmode=require", "concert",
-                        redshift_iam_role=ROLE)
+    wh = make_warehouse("redshift://loader:s3cr%40t@cluster.example:5439/dev?sslmode=require", "concert", redshift_iam_role=ROLE)
     assert isinstance(wh, RedshiftWarehouse) and wh.iam_role == ROLE
     assert wh.describe() == "redshift://loader@cluster.example:5439/dev (schema concert)"
     assert "s3cr" not in repr(wh) and "s3cr" not in repr(vars(wh))
@@ -365,13 +381,20 @@ def test_pg_full_replace_schema_drift_and_arrow_types(wh, lake):
     wh.load([Replace("ticket_sales", second, None, ("sale_id",), lake.write("ticket_sales", second).uri)])
     assert wh.sent.count("ALTER") == 2
     got = wh.read("ticket_sales")
-    assert got.schema == pa.schema([
-        ("sale_id", pa.string()), ("concert_id", pa.string()), ("sold_at", pa.timestamp("us", "UTC")),
-        ("sale_date", pa.date32()), ("quantity", pa.int64()), ("unit_price", pa.decimal128(18, 4)),
-        ("tags", pa.string()), ("ok", pa.bool_()),
-    ])
+    assert got.schema == pa.schema(
+        [
+            ("sale_id", pa.string()),
+            ("concert_id", pa.string()),
+            ("sold_at", pa.timestamp("us", "UTC")),
+            ("sale_date", pa.date32()),
+            ("quantity", pa.int64()),
+            ("unit_price", pa.decimal128(18, 4)),
+            ("tags", pa.string()),
+            ("ok", pa.bool_()),
+        ]
+    )
     row = got.to_pylist()[0]
-    assert row["sold_at"] == dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.timezone.utc)
+    assert row["sold_at"] == dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
     assert row["unit_price"] == decimal.Decimal("89.5") and row["tags"] == '["vip", "early"]' and row["ok"] is True
     assert got.num_rows == 1 and wh.read("ticket_sales", {"sale_id": "nope"}).num_rows == 0
 

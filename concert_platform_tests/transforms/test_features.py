@@ -1,4 +1,4 @@
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pandas as pd
@@ -12,21 +12,52 @@ AS_OF = date(2026, 10, 15)
 
 
 def _concerts():
-    return pd.DataFrame([
-        {"concert_id": "C1", "artist_id": "A1", "venue_id": "V1", "status": "onsale", "local_date": date(2026, 10, 25),
-         "onsale_start": datetime(2026, 9, 15, tzinfo=timezone.utc), "price_min": Decimal("50"), "price_max": Decimal("150"), "currency": "USD"},
-        {"concert_id": "C2", "artist_id": "A1", "venue_id": "V2", "status": "cancelled", "local_date": date(2026, 10, 1),
-         "onsale_start": None, "price_min": None, "price_max": None, "currency": None},
-        {"concert_id": "C3", "artist_id": None, "venue_id": "V1", "status": "onsale", "local_date": None,
-         "onsale_start": None, "price_min": None, "price_max": None, "currency": None},
-    ])
+    return pd.DataFrame(
+        [
+            {
+                "concert_id": "C1",
+                "artist_id": "A1",
+                "venue_id": "V1",
+                "status": "onsale",
+                "local_date": date(2026, 10, 25),
+                "onsale_start": datetime(2026, 9, 15, tzinfo=UTC),
+                "price_min": Decimal("50"),
+                "price_max": Decimal("150"),
+                "currency": "USD",
+            },
+            {
+                "concert_id": "C2",
+                "artist_id": "A1",
+                "venue_id": "V2",
+                "status": "cancelled",
+                "local_date": date(2026, 10, 1),
+                "onsale_start": None,
+                "price_min": None,
+                "price_max": None,
+                "currency": None,
+            },
+            {
+                "concert_id": "C3",
+                "artist_id": None,
+                "venue_id": "V1",
+                "status": "onsale",
+                "local_date": None,
+                "onsale_start": None,
+                "price_min": None,
+                "price_max": None,
+                "currency": None,
+            },
+        ]
+    )
 
 
 def _venues():
-    return pd.DataFrame([
-        {"venue_id": "V1", "name": "Hall", "city": "Berlin", "country": "DE", "capacity": 100},
-        {"venue_id": "V2", "name": "Club", "city": "Paris", "country": "FR", "capacity": None},
-    ])
+    return pd.DataFrame(
+        [
+            {"venue_id": "V1", "name": "Hall", "city": "Berlin", "country": "DE", "capacity": 100},
+            {"venue_id": "V2", "name": "Club", "city": "Paris", "country": "FR", "capacity": None},
+        ]
+    )
 
 
 def _daily():
@@ -38,8 +69,22 @@ def _daily():
         (date(2026, 10, 14), "C1", "mobile", 10, Decimal("1000")),
         (date(2026, 10, 15), "C1", "web", 99, Decimal("9900")),  # on as_of: not yet counted
     ]
-    return pd.DataFrame([{"sale_date": d, "concert_id": c, "channel": ch, "currency": "USD", "orders": t // 2, "tickets": t,
-                          "gross_revenue": r, "min_unit_price": Decimal("100"), "max_unit_price": Decimal("100")} for d, c, ch, t, r in rows])
+    return pd.DataFrame(
+        [
+            {
+                "sale_date": d,
+                "concert_id": c,
+                "channel": ch,
+                "currency": "USD",
+                "orders": t // 2,
+                "tickets": t,
+                "gross_revenue": r,
+                "min_unit_price": Decimal("100"),
+                "max_unit_price": Decimal("100"),
+            }
+            for d, c, ch, t, r in rows
+        ]
+    )
 
 
 def test_concert_demand_features():
@@ -69,8 +114,12 @@ def test_sold_out_and_empty_sales():
 
 def test_artist_and_venue_features():
     demand = concert_demand_features(_concerts(), _venues(), _daily(), AS_OF)
-    artists = pd.DataFrame([{"artist_id": "A1", "name": "Band", "popularity": 50, "followers": 10, "match_method": "id_link"},
-                            {"artist_id": "A2", "name": "Quiet", "popularity": None, "followers": None, "match_method": "unmatched"}])
+    artists = pd.DataFrame(
+        [
+            {"artist_id": "A1", "name": "Band", "popularity": 50, "followers": 10, "match_method": "id_link"},
+            {"artist_id": "A2", "name": "Quiet", "popularity": None, "followers": None, "match_method": "unmatched"},
+        ]
+    )
     a = artist_features(artists, _venues(), demand, AS_OF).set_index("artist_id")
     assert a.loc["A1", "concerts"] == 2 and a.loc["A1", "upcoming_concerts"] == 1 and a.loc["A1", "cancelled_concerts"] == 1
     assert a.loc["A1", "countries"] == 2 and a.loc["A1", "cancel_rate"] == 0.5
@@ -83,15 +132,25 @@ def test_artist_and_venue_features():
 
 
 def test_daily_roll_up():
-    sales = pa.table({
-        "sale_date": pa.array([date(2026, 10, 1)] * 3, pa.date32()),
-        "concert_id": ["a", "a", "b"], "channel": ["web", "web", "mobile"], "currency": ["USD"] * 3,
-        "quantity": pa.array([2, 3, 1], pa.int64()),
-        "unit_price": pa.array([Decimal("10.5"), Decimal("20"), Decimal("5")], pa.decimal128(18, 4)),
-    })
+    sales = pa.table(
+        {
+            "sale_date": pa.array([date(2026, 10, 1)] * 3, pa.date32()),
+            "concert_id": ["a", "a", "b"],
+            "channel": ["web", "web", "mobile"],
+            "currency": ["USD"] * 3,
+            "quantity": pa.array([2, 3, 1], pa.int64()),
+            "unit_price": pa.array([Decimal("10.5"), Decimal("20"), Decimal("5")], pa.decimal128(18, 4)),
+        }
+    )
     rolled = daily_sales(sales).to_pylist()
     first = {k: rolled[0][k] for k in ("concert_id", "orders", "tickets", "gross_revenue", "min_unit_price", "max_unit_price")}
-    assert first == {"concert_id": "a", "orders": 2, "tickets": 5, "gross_revenue": Decimal("81.0000"),
-                     "min_unit_price": Decimal("10.5000"), "max_unit_price": Decimal("20.0000")}
+    assert first == {
+        "concert_id": "a",
+        "orders": 2,
+        "tickets": 5,
+        "gross_revenue": Decimal("81.0000"),
+        "min_unit_price": Decimal("10.5000"),
+        "max_unit_price": Decimal("20.0000"),
+    }
     assert rolled[1]["tickets"] == 1
     assert daily_sales(sales.slice(0, 0)).schema == DAILY_SALES_SCHEMA

@@ -3,7 +3,13 @@ import pyarrow as pa
 from concert_platform.models import Artist
 from concert_platform.transforms.fetch_plan import Request, musicbrainz_requests, spotify_requests
 from concert_platform.transforms.identity import (
-    SourceIndex, id_lookup, normalise_name, resolve_artists, search_lookup, spotify_artist_url, url_lookup,
+    SourceIndex,
+    id_lookup,
+    normalise_name,
+    resolve_artists,
+    search_lookup,
+    spotify_artist_url,
+    url_lookup,
 )
 from concert_platform.transforms.raw import raw_row, raw_table
 from concert_platform.transforms.ticketmaster import AttractionRef
@@ -16,7 +22,10 @@ SPOTIFY_D = "3WrFJ7ztbogyGnTHbHJFl2"
 ATTRACTIONS = [
     AttractionRef("K1", "Radiohead", spotify_ids=(SPOTIFY_A,), musicbrainz_ids=(MBID_A,)),
     AttractionRef("K2", "Nirvana", spotify_ids=(SPOTIFY_B,)),
-    AttractionRef("K3", "Twins", ),
+    AttractionRef(
+        "K3",
+        "Twins",
+    ),
     AttractionRef("K4", "Björk", musicbrainz_ids=("33333333-3333-4333-8333-333333333333",)),
     AttractionRef("K5", "Radiohead (UK)", musicbrainz_ids=(MBID_A,)),
     AttractionRef("K6", "Nobody Knows"),
@@ -24,22 +33,54 @@ ATTRACTIONS = [
 
 
 def _sources():
-    mb = raw_table([
-        raw_row(MBID_A, "artist", id_lookup(MBID_A), mb_artist(MBID_A, "Radiohead", spotify=SPOTIFY_A)),
-        raw_row("url-1", "url", url_lookup(spotify_artist_url(SPOTIFY_B)),
-                {"id": "url-1", "resource": spotify_artist_url(SPOTIFY_B),
-                 "relations": [{"type": "free streaming", "target-type": "artist", "artist": {"id": MBID_B, "name": "Nirvana"}}]}),
-        raw_row(MBID_B, "artist", id_lookup(MBID_B), mb_artist(MBID_B, "Nirvana", country="US")),
-        raw_row(MBID_TWIN_1, "search_hit", search_lookup("Twins"), {**mb_artist(MBID_TWIN_1, "Twins", disambiguation="UK duo"), "score": 100}),
-        raw_row(MBID_TWIN_2, "search_hit", search_lookup("Twins"), {**mb_artist(MBID_TWIN_2, "Twins", disambiguation="Finnish band"), "score": 100}),
-        raw_row("33333333-3333-4333-8333-333333333333", "artist", id_lookup("33333333-3333-4333-8333-333333333333"),
-                mb_artist("33333333-3333-4333-8333-333333333333", "Björk", spotify=SPOTIFY_D, country="XW")),
-    ])
-    sp = raw_table([
-        raw_row(SPOTIFY_A, "artist", id_lookup(SPOTIFY_A), spotify_artist(SPOTIFY_A, "Radiohead", popularity=79)),
-        raw_row(SPOTIFY_C, "search_hit", search_lookup("Twins"), spotify_artist(SPOTIFY_C, "Twins")),
-        raw_row("7aaaaaaaaaaaaaaaaaaaaa", "search_hit", search_lookup("Twins"), spotify_artist("7aaaaaaaaaaaaaaaaaaaaa", "Twins Tribute")),
-    ])
+    mb = raw_table(
+        [
+            raw_row(MBID_A, "artist", id_lookup(MBID_A), mb_artist(MBID_A, "Radiohead", spotify=SPOTIFY_A)),
+            raw_row(
+                "url-1",
+                "url",
+                url_lookup(spotify_artist_url(SPOTIFY_B)),
+                {
+                    "id": "url-1",
+                    "resource": spotify_artist_url(SPOTIFY_B),
+                    "relations": [
+                        {"type": "free streaming", "target-type": "artist", "artist": {"id": MBID_B, "name": "Nirvana"}}
+                    ],
+                },
+            ),
+            raw_row(MBID_B, "artist", id_lookup(MBID_B), mb_artist(MBID_B, "Nirvana", country="US")),
+            raw_row(
+                MBID_TWIN_1,
+                "search_hit",
+                search_lookup("Twins"),
+                {**mb_artist(MBID_TWIN_1, "Twins", disambiguation="UK duo"), "score": 100},
+            ),
+            raw_row(
+                MBID_TWIN_2,
+                "search_hit",
+                search_lookup("Twins"),
+                {**mb_artist(MBID_TWIN_2, "Twins", disambiguation="Finnish band"), "score": 100},
+            ),
+            raw_row(
+                "33333333-3333-4333-8333-333333333333",
+                "artist",
+                id_lookup("33333333-3333-4333-8333-333333333333"),
+                mb_artist("33333333-3333-4333-8333-333333333333", "Björk", spotify=SPOTIFY_D, country="XW"),
+            ),
+        ]
+    )
+    sp = raw_table(
+        [
+            raw_row(SPOTIFY_A, "artist", id_lookup(SPOTIFY_A), spotify_artist(SPOTIFY_A, "Radiohead", popularity=79)),
+            raw_row(SPOTIFY_C, "search_hit", search_lookup("Twins"), spotify_artist(SPOTIFY_C, "Twins")),
+            raw_row(
+                "7aaaaaaaaaaaaaaaaaaaaa",
+                "search_hit",
+                search_lookup("Twins"),
+                spotify_artist("7aaaaaaaaaaaaaaaaaaaaa", "Twins Tribute"),
+            ),
+        ]
+    )
     return SourceIndex.from_raw(sp), SourceIndex.from_raw(mb)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,15 +13,15 @@ import pyarrow.parquet as pq
 import pytest
 
 import concert_platform.transforms.ticket_sales as ticket_sales
+from concert_platform.models import TicketSale
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 from concert_platform.transforms.ticket_sales import SALES_SCHEMA, load_sales_partition
 from concert_platform.validation import REJECTS_SCHEMA, arrow_schema
-from concert_platform.models import TicketSale
 
 DAY = "2025-10-03"
 KNOWN = {"c1", "c2"}
-LOADED = datetime(2025, 10, 4, 6, 0, tzinfo=timezone.utc)
+LOADED = datetime(2025, 10, 4, 6, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -35,9 +35,17 @@ def zone(landing: Path) -> LandingZone:
 
 
 def sale(i: int = 1, **changes) -> dict:
-    record = {"sale_id": f"S-{i:06d}", "concert_id": "c1", "sold_at": f"{DAY}T{i % 24:02d}:{i % 60:02d}:05Z",
-              "quantity": 1 + i % 5, "unit_price": "89.50", "currency": "EUR", "channel": "web",
-              "customer_id": f"C-{i}", "section": "Floor A"}
+    record = {
+        "sale_id": f"S-{i:06d}",
+        "concert_id": "c1",
+        "sold_at": f"{DAY}T{i % 24:02d}:{i % 60:02d}:05Z",
+        "quantity": 1 + i % 5,
+        "unit_price": "89.50",
+        "currency": "EUR",
+        "channel": "web",
+        "customer_id": f"C-{i}",
+        "section": "Floor A",
+    }
     return {**record, **changes}
 
 
@@ -47,8 +55,7 @@ def put(landing: Path, name: str, content, day: str = DAY) -> Path:
     if isinstance(content, list) and name.endswith(".jsonl"):
         content = "".join(json.dumps(r) + "\n" for r in content)
     elif isinstance(content, list) and name.endswith(".csv"):
-        pacsv.write_csv(pa.Table.from_pylist([{k: None if v is None else str(v) for k, v in r.items()}
-                                              for r in content]), path)
+        pacsv.write_csv(pa.Table.from_pylist([{k: None if v is None else str(v) for k, v in r.items()} for r in content]), path)
         return path
     elif isinstance(content, list):
         pq.write_table(pa.Table.from_pylist(content), path)
@@ -68,8 +75,14 @@ def errors(part) -> list[str]:
 def test_mixed_formats_load_into_one_partition(zone, landing):
     put(landing, "a.jsonl", [sale(i) for i in range(1, 6)])
     put(landing, "b.csv", [sale(i) for i in range(6, 9)])
-    put(landing, "c.parquet", [{**sale(i), "sold_at": datetime(2025, 10, 3, 12, i, tzinfo=timezone.utc),
-                                "unit_price": Decimal("12.3400")} for i in range(9, 11)])
+    put(
+        landing,
+        "c.parquet",
+        [
+            {**sale(i), "sold_at": datetime(2025, 10, 3, 12, i, tzinfo=UTC), "unit_price": Decimal("12.3400")}
+            for i in range(9, 11)
+        ],
+    )
     put(landing, "README.txt", "ignored")
     part = load(zone)
     assert part.valid.schema == SALES_SCHEMA and part.rejects.schema == REJECTS_SCHEMA
@@ -79,15 +92,25 @@ def test_mixed_formats_load_into_one_partition(zone, landing):
     assert set(part.valid["sale_date"].to_pylist()) == {date(2025, 10, 3)}
     assert set(part.valid["created_at"].to_pylist()) == set(part.valid["updated_at"].to_pylist()) == {LOADED}
     assert part.valid["unit_price"].to_pylist()[-1] == Decimal("12.34")
-    assert part.stats == {"files": 3, "unparseable_files": [], "rows_read": 10, "valid": 10, "rejected": 0,
-                          "rejected_by_reason": {}, "duplicates_dropped": 0}
+    assert part.stats == {
+        "files": 3,
+        "unparseable_files": [],
+        "rows_read": 10,
+        "valid": 10,
+        "rejected": 0,
+        "rejected_by_reason": {},
+        "duplicates_dropped": 0,
+    }
 
 
 def test_values_are_normalised_and_load_fields_are_ours(zone, landing):
-    put(landing, "a.jsonl", [sale(1, sold_at=f"{DAY}T14:22:05.5+02:00", unit_price=89.5, customer_id=None,
-                                  created_at="1999-01-01T00:00:00Z")])
+    put(
+        landing,
+        "a.jsonl",
+        [sale(1, sold_at=f"{DAY}T14:22:05.5+02:00", unit_price=89.5, customer_id=None, created_at="1999-01-01T00:00:00Z")],
+    )
     row = load(zone).valid.to_pylist()[0]
-    assert row["sold_at"] == datetime(2025, 10, 3, 12, 22, 5, 500000, tzinfo=timezone.utc)
+    assert row["sold_at"] == datetime(2025, 10, 3, 12, 22, 5, 500000, tzinfo=UTC)
     assert row["unit_price"] == Decimal("89.5") and row["customer_id"] is None
     assert row["created_at"] == row["updated_at"] == LOADED
 
@@ -98,8 +121,9 @@ def test_invalid_records_are_rejected_with_pydantics_reason_and_raw_record(zone,
     part = load(zone)
     assert part.valid["sale_id"].to_pylist() == ["S-000001"]
     reject = part.rejects.to_pylist()[0]
-    assert reject["error"] == ("quantity: Input should be less than or equal to 20; "
-                               "currency: Value error, 'XYZ' is not a valid ISO-4217 currency code")
+    assert reject["error"] == (
+        "quantity: Input should be less than or equal to 20; currency: Value error, 'XYZ' is not a valid ISO-4217 currency code"
+    )
     assert json.loads(reject["record"]) == bad
     assert (reject["source"], reject["partition_key"], reject["entity"]) == ("a.jsonl", DAY, "ticket_sales")
     assert reject["rejected_at"] == LOADED
@@ -110,8 +134,10 @@ def test_unknown_concerts_and_sales_of_another_day_are_rejected(zone, landing):
     put(landing, "a.csv", [sale(1), sale(2, concert_id="c-unknown"), sale(3, sold_at="2025-10-03T23:30:00-02:00")])
     part = load(zone, known=pa.array(["c1", "c2"]))
     assert part.valid["sale_id"].to_pylist() == ["S-000001"]
-    assert errors(part) == ["concert_id 'c-unknown' is not a known concert",
-                            "sold_at 2025-10-04T01:30:00+00:00 falls on 2025-10-04 in UTC, not on 2025-10-03"]
+    assert errors(part) == [
+        "concert_id 'c-unknown' is not a known concert",
+        "sold_at 2025-10-04T01:30:00+00:00 falls on 2025-10-04 in UTC, not on 2025-10-03",
+    ]
     assert json.loads(part.rejects["record"][1].as_py())["sold_at"] == "2025-10-03T23:30:00-02:00"
     assert part.stats["rejected_by_reason"] == {"sold_at outside partition day": 1, "unknown concert_id": 1}
 
@@ -162,9 +188,8 @@ def test_unparseable_files_are_reported_and_the_rest_loads(zone, landing):
     assert part.valid["sale_id"].to_pylist() == ["S-000001"]
     assert part.stats["unparseable_files"] == ["b.parquet", "c.csv", "d.jsonl"]
     assert part.rejects["source"].to_pylist() == ["b.parquet", "c.csv", "d.jsonl"]
-    assert [json.loads(r) for r in part.rejects["record"].to_pylist()] == [{"file": n} for n in
-                                                                           ("b.parquet", "c.csv", "d.jsonl")]
-    assert all(e.startswith(f"cannot parse {n}: ") for e, n in zip(errors(part), ("b.parquet", "c.csv", "d.jsonl")))
+    assert [json.loads(r) for r in part.rejects["record"].to_pylist()] == [{"file": n} for n in ("b.parquet", "c.csv", "d.jsonl")]
+    assert all(e.startswith(f"cannot parse {n}: ") for e, n in zip(errors(part), ("b.parquet", "c.csv", "d.jsonl"), strict=True))
     assert "header" in errors(part)[1]
     assert part.stats["rejected_by_reason"] == {"unparseable file": 3}
 

@@ -5,11 +5,13 @@ from .payloads import SPOTIFY_A, attraction, event, venue
 
 
 def test_events_split_into_venues_concerts_and_attractions():
-    parts = parse_events([
-        event("E1", [attraction("K1", "Radiohead", spotify=SPOTIFY_A), attraction("K2", "Support")]),
-        event("E2", [attraction("K1", "Radiohead", spotify=SPOTIFY_A)], status="canceled", tz=None, prices=((0, 0),)),
-        event("E1", [attraction("K1", "Radiohead", spotify=SPOTIFY_A)]),  # a repeat from an overlapping window
-    ])
+    parts = parse_events(
+        [
+            event("E1", [attraction("K1", "Radiohead", spotify=SPOTIFY_A), attraction("K2", "Support")]),
+            event("E2", [attraction("K1", "Radiohead", spotify=SPOTIFY_A)], status="canceled", tz=None, prices=((0, 0),)),
+            event("E1", [attraction("K1", "Radiohead", spotify=SPOTIFY_A)]),  # a repeat from an overlapping window
+        ]
+    )
     assert set(parts.concerts) == {"E1", "E2"}
     assert parts.lineups["E1"] == ["K1"]  # the later copy wins
     assert parts.attractions["K1"].spotify_ids == (SPOTIFY_A,)
@@ -26,7 +28,9 @@ def test_events_split_into_venues_concerts_and_attractions():
 
 
 def test_both_spellings_of_cancelled_and_tba_dates_validate():
-    parts = parse_events([event("A", [], status="cancelled"), event("B", [], status="canceled"), event("C", [], tba=True, prices=None)])
+    parts = parse_events(
+        [event("A", [], status="cancelled"), event("B", [], status="canceled"), event("C", [], tba=True, prices=None)]
+    )
     assert parts.concerts["A"]["status"] == parts.concerts["B"]["status"] == "cancelled"
     tba = parts.concerts["C"]
     assert tba["date_tba"] and tba["local_date"] is None and tba["starts_at"] is None

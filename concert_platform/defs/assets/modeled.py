@@ -1,7 +1,7 @@
 """What every model asset does after conforming: validate, report, check."""
 
 from collections import Counter
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import dagster as dg
 import pyarrow as pa
@@ -17,9 +17,9 @@ def model_results(
     *,
     key: str,
     quality: QualityResource,
-    references: Optional[dict[str, tuple[pa.Array, str]]] = None,
-    rows_in: Optional[int] = None,
-    metadata: Optional[dict] = None,
+    references: dict[str, tuple[pa.Array, str]] | None = None,
+    rows_in: int | None = None,
+    metadata: dict | None = None,
 ) -> Iterator[dg.Output | dg.AssetCheckResult]:
     """The Output (valid rows + rejects for the IO manager) and the asset's checks.
 
@@ -42,4 +42,3 @@ def reject_reasons(rejects: pa.Table, top: int = 10) -> dg.MetadataValue:
     """The most common reasons, each cut to its first clause so values don't split them."""
     reasons = Counter(reject_reason(error) for error in rejects["error"].to_pylist())
     return dg.MetadataValue.json(dict(reasons.most_common(top)))
-

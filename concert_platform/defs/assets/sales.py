@@ -18,15 +18,19 @@ def build_sales_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDef
     per_day = dg.BackfillPolicy.multi_run(max_partitions_per_run=1)
 
     @dg.asset(
-        group_name="sales", kinds={"parquet", "duckdb"}, partitions_def=partitions, backfill_policy=per_day,
+        group_name="sales",
+        kinds={"parquet", "duckdb"},
+        partitions_def=partitions,
+        backfill_policy=per_day,
         # The key includes the day so one stray repeat of a sale_id in another
         # day's files cannot block that whole day's load.
         metadata={PARTITION_COLUMN: "sale_date", PRIMARY_KEY: ["sale_date", "sale_id"]},
         check_specs=check_specs("ticket_sales", ["concert_id"]),
         description="Validated ticket sales of one UTC day, read from {landing}/ticket_sales/{day}/.",
     )
-    def ticket_sales(context: dg.AssetExecutionContext, concerts: pa.Table, landing: LandingZoneResource,
-                     quality: QualityResource):
+    def ticket_sales(
+        context: dg.AssetExecutionContext, concerts: pa.Table, landing: LandingZoneResource, quality: QualityResource
+    ):
         day = context.partition_key
         known = concerts["concert_id"].combine_chunks()
         partition = load_sales_partition(landing.zone(), day, known)
@@ -36,8 +40,11 @@ def build_sales_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDef
         if not stats["files"]:
             context.log.warning(f"{day}: no sale files in the landing zone; the partition is empty")
         yield from model_results(
-            ValidationResult(partition.valid, partition.rejects), key="sale_id", quality=quality,
-            rows_in=stats["rows_read"], references={"concert_id": (known, "concerts")},
+            ValidationResult(partition.valid, partition.rejects),
+            key="sale_id",
+            quality=quality,
+            rows_in=stats["rows_read"],
+            references={"concert_id": (known, "concerts")},
             metadata={
                 "files": stats["files"],
                 "unparseable_files": dg.MetadataValue.json(stats["unparseable_files"]),
@@ -47,7 +54,10 @@ def build_sales_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDef
         )
 
     @dg.asset(
-        group_name="sales", kinds={"parquet", "duckdb"}, partitions_def=partitions, backfill_policy=per_day,
+        group_name="sales",
+        kinds={"parquet", "duckdb"},
+        partitions_def=partitions,
+        backfill_policy=per_day,
         metadata={PARTITION_COLUMN: "sale_date", PRIMARY_KEY: ["sale_date", "concert_id", "channel", "currency"]},
         description="Tickets, orders and revenue per concert, channel and day: what the features read.",
     )

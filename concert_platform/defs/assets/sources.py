@@ -1,6 +1,6 @@
 """Raw source assets: API payloads kept as fetched, one row per object."""
 
-from datetime import datetime, time, timedelta, timezone
+from datetime import UTC, datetime, time, timedelta
 
 import dagster as dg
 import pyarrow as pa
@@ -29,24 +29,41 @@ ALL_UNITS_FETCHED = "all_units_fetched"
 
 
 def _checks(asset: str) -> list[dg.AssetCheckSpec]:
-    return [dg.AssetCheckSpec(ALL_UNITS_FETCHED, asset=dg.AssetKey(asset),
-                              description="Every artist or date window was fetched; failed ones are retried next run")]
+    return [
+        dg.AssetCheckSpec(
+            ALL_UNITS_FETCHED,
+            asset=dg.AssetKey(asset),
+            description="Every artist or date window was fetched; failed ones are retried next run",
+        )
+    ]
 
 
 def _source_results(stats: ClientStats, table: pa.Table, **extra):
     """The raw table with what the run cost, and a warning when some units failed (what worked is kept)."""
     failed = dg.MetadataValue.json(stats.failed_units[:50])
-    yield dg.Output(table, metadata={**stats.as_metadata(), "failed_units": failed, **extra,
-                                     **table_metadata(table.drop_columns(["payload"]))})
-    yield dg.AssetCheckResult(check_name=ALL_UNITS_FETCHED, passed=stats.failures == 0, severity=dg.AssetCheckSeverity.WARN,
-                              metadata={"failures": stats.failures, "failed_units": failed})
+    yield dg.Output(
+        table,
+        metadata={**stats.as_metadata(), "failed_units": failed, **extra, **table_metadata(table.drop_columns(["payload"]))},
+    )
+    yield dg.AssetCheckResult(
+        check_name=ALL_UNITS_FETCHED,
+        passed=stats.failures == 0,
+        severity=dg.AssetCheckSeverity.WARN,
+        metadata={"failures": stats.failures, "failed_units": failed},
+    )
 
 
-@dg.asset(group_name="sources", kinds={"ticketmaster", "parquet"}, retry_policy=SOURCE_RETRY, metadata={PRIMARY_KEY: ["source_id"]},
-          check_specs=_checks("ticketmaster_events_raw"), description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.")
+@dg.asset(
+    group_name="sources",
+    kinds={"ticketmaster", "parquet"},
+    retry_policy=SOURCE_RETRY,
+    metadata={PRIMARY_KEY: ["source_id"]},
+    check_specs=_checks("ticketmaster_events_raw"),
+    description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.",
+)
 def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWindow, ticketmaster: TicketmasterResource):
     client = ticketmaster.client()
-    today = datetime.combine(ticketmaster.reference_date(), time(), tzinfo=timezone.utc)
+    today = datetime.combine(ticketmaster.reference_date(), time(), tzinfo=UTC)
     start, end = today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead)
     events: dict[str, dict] = {}
     for page in client.search_events(start, end):
@@ -57,9 +74,16 @@ def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWind
     yield from _source_results(client.stats, table, window=window)
 
 
-@dg.asset(group_name="sources", kinds={"musicbrainz", "parquet"}, retry_policy=SOURCE_RETRY, check_specs=_checks("musicbrainz_artists_raw"),
-          description="MusicBrainz artists for Ticketmaster's attractions: lookups by MBID, Spotify URL relations, name searches.")
-def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz: MusicBrainzResource):
+@dg.asset(
+    group_name="sources",
+    kinds={"musicbrainz", "parquet"},
+    retry_policy=SOURCE_RETRY,
+    check_specs=_checks("musicbrainz_artists_raw"),
+    description="MusicBrainz artists for Ticketmaster's attractions: lookups by MBID, Spotify URL relations, name searches.",
+)
+def musicbrainz_artists_raw(
+    context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz: MusicBrainzResource
+):
     client = musicbrainz.client()
     rows: list[dict] = []
     looked_up: set[str] = set()
@@ -71,7 +95,9 @@ def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_even
                 rows.append(raw_row(artist["id"], "artist", id_lookup(request.value), artist))
         elif request.kind == "url":
             if entity := client.lookup_url(request.value):
-                rows.append(raw_row(entity.get("id") or request.value, "url", url_lookup(request.value), entity, name=request.value))
+                rows.append(
+                    raw_row(entity.get("id") or request.value, "url", url_lookup(request.value), entity, name=request.value)
+                )
         else:
             for hit in client.search_artists(musicbrainz_query(request.value)).get("artists") or []:
                 rows.append(raw_row(hit["id"], "search_hit", search_lookup(request.value), hit))
@@ -84,10 +110,19 @@ def musicbrainz_artists_raw(context: dg.AssetExecutionContext, ticketmaster_even
     yield from _source_results(client.stats, raw_table(rows))
 
 
-@dg.asset(group_name="sources", kinds={"spotify", "parquet"}, retry_policy=SOURCE_RETRY, check_specs=_checks("spotify_artists_raw"),
-          description="Spotify artist objects for Ticketmaster's attractions: by linked id when known, else by name search.")
-def spotify_artists_raw(context: dg.AssetExecutionContext, ticketmaster_events_raw: pa.Table, musicbrainz_artists_raw: pa.Table,
-                        spotify: SpotifyResource):
+@dg.asset(
+    group_name="sources",
+    kinds={"spotify", "parquet"},
+    retry_policy=SOURCE_RETRY,
+    check_specs=_checks("spotify_artists_raw"),
+    description="Spotify artist objects for Ticketmaster's attractions: by linked id when known, else by name search.",
+)
+def spotify_artists_raw(
+    context: dg.AssetExecutionContext,
+    ticketmaster_events_raw: pa.Table,
+    musicbrainz_artists_raw: pa.Table,
+    spotify: SpotifyResource,
+):
     client = spotify.client()
     rows: list[dict] = []
 
