@@ -17,6 +17,8 @@ from collections import Counter
 from datetime import timedelta
 
 import dagster as dg
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as PARTITION_RANGE_END
+from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as PARTITION_RANGE_START
 
 from concert_platform.defs.build import build_definitions
 from concert_platform.settings import Settings
@@ -44,17 +46,28 @@ def seed(settings: Settings, days: int) -> list[str]:
 
 
 def materialise_all(settings: Settings, days: list[str], instance: dg.DagsterInstance) -> None:
+    """The catalog, then every seeded day in one range run (as a backfill runs them), then the features."""
     defs = build_definitions(settings)
-    steps = [("catalog_job", None), *(("ticket_sales_job", day) for day in days), ("features_job", None)]
-    for job_name, partition in steps:
+    sales_range = {PARTITION_RANGE_START: days[0], PARTITION_RANGE_END: days[-1]}
+    steps = [
+        ("catalog_job", {}, "catalog"),
+        ("ticket_sales_job", sales_range, f"{days[0]}..{days[-1]}"),
+        ("features_job", {}, ""),
+    ]
+    for job_name, tags, label in steps:
         started = time.monotonic()
         result = defs.resolve_job_def(job_name).execute_in_process(
-            run_config=QUIET, instance=instance, partition_key=partition, raise_on_error=False
+            run_config=QUIET, instance=instance, tags=tags, raise_on_error=False
         )
-        label = f"{job_name}" + (f" [{partition}]" if partition else "")
-        print(f"  {label:<36} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:5.1f}s")
+        name = f"{job_name} [{label}]" if label else job_name
+        print(f"  {name:<48} {'ok' if result.success else 'FAILED'} in {time.monotonic() - started:5.1f}s")
         if not result.success:
-            raise SystemExit(f"{label} failed; see the run in `make dev` (run id {result.run_id})")
+            raise SystemExit(f"{name} failed; see the run in `make dev` (run id {result.run_id})")
+        for materialization in result.asset_materializations_for_node("ticket_sales"):
+            meta = materialization.metadata
+            print(
+                f"    {materialization.partition}  {meta['valid_rows'].value:>9,} sales  {meta['rejected_rows'].value:>6,} rejected"
+            )
 
 
 def print_summary(settings: Settings) -> None:

@@ -15,7 +15,7 @@ def test_demo_run_end_to_end(tmp_path, monkeypatch, capsys):
     assert demo_run.main(["--days", "1"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"seeded [\d,]+ sale records in 5 files for 1 days \(2026-11-19 \.\. 2026-11-19\)", out)
-    assert re.search(r"ticket_sales_job \[2026-11-19\]\s+ok", out)
+    assert re.search(r"ticket_sales_job \[2026-11-19..2026-11-19\]\s+ok", out)
     counts = dict(re.findall(r"^  (\w+)\s+([\d,]+) rows$", out, flags=re.M))
     assert counts["concerts"] == "3,000" and int(counts["ticket_sales"].replace(",", "")) > 10_000
     assert "rejected records by entity: ticket_sales" in out

@@ -6,6 +6,7 @@ import dagster as dg
 
 from concert_platform.defs.assets import catalog, features, sources
 from concert_platform.defs.assets.sales import build_sales_assets
+from concert_platform.defs.automation import automation_sensor
 from concert_platform.defs.jobs import build_sales_job, build_schedules, catalog_job, features_job
 from concert_platform.defs.partitions import daily_sales_partitions
 from concert_platform.defs.resources import build_resources
@@ -24,6 +25,10 @@ def build_definitions(settings: Settings) -> dg.Definitions:
         assets=assets,
         jobs=[catalog_job, features_job, sales_job],
         schedules=build_schedules(sales_job),
-        sensors=[build_landing_sensor(sales_job, partitions)],
+        sensors=[build_landing_sensor(sales_job, partitions), automation_sensor()],
         resources=build_resources(settings),
+        # Every step of a run in the run's own process: a step in a process of its own would import
+        # Dagster, pandas, pyarrow and the code location again (seconds each), for steps that run one
+        # after another anyway. Parallelism comes from runs (a backfill's chunks, the run queue).
+        executor=dg.in_process_executor,
     )

@@ -1,15 +1,22 @@
-"""Jobs and schedules."""
+"""Jobs and schedules.
+
+Schedules are for what has to be polled: the sources' APIs and the nightly
+sales files. What follows from new data (roll-ups, features) is declared on
+the assets as automation conditions (``defs/automation.py``).
+"""
 
 from datetime import timedelta
 
 import dagster as dg
 
-CATALOG_GROUPS = ("sources", "catalog", "features")
+from concert_platform.defs.resources import LandingZoneResource
+
+CATALOG_GROUPS = ("sources", "catalog")
 
 catalog_job = dg.define_asset_job(
     "catalog_job",
     selection=dg.AssetSelection.groups(*CATALOG_GROUPS),
-    description="Fetch the sources, rebuild artists, venues and concerts, recompute the features.",
+    description="Fetch the sources and rebuild artists, venues and concerts; the features follow by themselves.",
 )
 features_job = dg.define_asset_job(
     "features_job", selection=dg.AssetSelection.groups("features"), description="Recompute the feature assets only."
@@ -20,7 +27,7 @@ def build_sales_job():
     return dg.define_asset_job(
         "ticket_sales_job",
         selection=dg.AssetSelection.groups("sales"),
-        description="Load one day of ticket sales from the landing zone and roll it up.",
+        description="Load days of ticket sales from the landing zone and roll them up.",
     )
 
 
@@ -29,10 +36,13 @@ def build_schedules(sales_job) -> list[dg.ScheduleDefinition]:
         job=sales_job,
         cron_schedule="0 1 * * *",
         execution_timezone="UTC",
-        description="Every night, (re)load yesterday's sales once the day is complete.",
+        description="Every night, load yesterday's sales once the day is complete; skips (and the asset turns late) when no file came.",
     )
-    def ticket_sales_schedule(context: dg.ScheduleEvaluationContext):
+    def ticket_sales_schedule(context: dg.ScheduleEvaluationContext, landing: LandingZoneResource):
         yesterday = (context.scheduled_execution_time - timedelta(days=1)).strftime("%Y-%m-%d")
+        if not landing.zone().sale_files(yesterday):
+            # No run, so no materialisation: ticket_sales's freshness policy shows the missing day.
+            return dg.SkipReason(f"no sale files for {yesterday} in the landing zone yet")
         return dg.RunRequest(run_key=f"scheduled:{yesterday}", partition_key=yesterday)
 
     catalog_schedule = dg.ScheduleDefinition(
@@ -40,6 +50,6 @@ def build_schedules(sales_job) -> list[dg.ScheduleDefinition]:
         job=catalog_job,
         cron_schedule="0 3 * * *",
         execution_timezone="UTC",
-        description="Every night after the sales load: refresh sources, dimensions and features.",
+        description="Every night: refresh the sources and the dimensions (the features follow through automation).",
     )
     return [ticket_sales_schedule, catalog_schedule]

@@ -113,7 +113,8 @@ class Lake:
             if not self._is_file(path):
                 raise FileNotFoundError(f"no lake file at {self.location.display(path)}")
             return self._read_file(path, columns)
-        present = set(self.partitions(asset))  # one listing, not one existence check per key
+        # One existence check for one key (a day of a backfill), else one listing rather than a check per key.
+        present = {k for k in partitions if self.exists(asset, k)} if len(partitions) == 1 else set(self.partitions(asset))
         tables = [self._read_file(self.file_path(asset, key), columns) for key in partitions if key in present]
         if not tables:
             return self._empty_like(asset, columns)

@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 from concert_platform.models import TicketSale
 from concert_platform.models import base as model_base
 from concert_platform.sources.landing import LandingFile, LandingZone
+from concert_platform.transforms.landing_state import files_digest
 from concert_platform.transforms.sale_files import Batch, UnparseableFile, prefetched, sale_batches
 from concert_platform.validation import (
     arrow_schema,
@@ -178,6 +179,7 @@ class _Load:
         valid = table.select(SALES_SCHEMA.names)
         stats = {
             "files": len(files),
+            "landing_digest": files_digest(files),
             "unparseable_files": list(self.unparseable),
             "rows_read": self.rows_read,
             "valid": valid.num_rows,

@@ -9,7 +9,7 @@ import pytest
 
 from concert_platform.defs.assets.catalog import artists, concerts, venues
 from concert_platform.defs.assets.features import artist_features, concert_demand_features, venue_features
-from concert_platform.defs.assets.sales import build_sales_assets
+from concert_platform.defs.assets.sales import build_sales_assets, load_sales_day
 from concert_platform.defs.assets.sources import (
     EventWindow,
     musicbrainz_artists_raw,
@@ -17,7 +17,7 @@ from concert_platform.defs.assets.sources import (
     spotify_artists_raw,
     ticketmaster_events_raw,
 )
-from concert_platform.defs.io_manager import ModelOutput
+from concert_platform.defs.io_manager import ByDay, ModelOutput
 from concert_platform.defs.partitions import daily_sales_partitions
 from concert_platform.defs.resources import (
     LandingZoneResource,
@@ -102,27 +102,29 @@ def test_bad_capacity_rows_are_rejected_and_the_venue_keeps_unknown_capacity(raw
     assert out.value.valid.num_rows == 150
 
 
-def test_ticket_sales_asset_on_one_partition(tmp_path, raw):
+def test_a_sales_day_loads_validates_and_checks(tmp_path, raw):
     settings = Settings(_env_file=None, landing_url=str(tmp_path / "landing"), demo_date=DEMO_DATE)
     _, days = seed(settings, days=1, per_day=1500)
-    ticket_sales, ticket_sales_daily = build_sales_assets(daily_sales_partitions(settings.sales_start_date))
-    known = pa.table({"concert_id": [json.loads(p)["id"] for p in raw[0]["payload"].to_pylist()]})
-    context = dg.build_asset_context(partition_key=days[0])
-    out, checks = _split(list(ticket_sales(context, known, LandingZoneResource(url=settings.landing_url), QualityResource())))
-    valid = out.value.valid
+    known = pa.array([json.loads(p)["id"] for p in raw[0]["payload"].to_pylist()])
+    loaded = load_sales_day(LandingZoneResource(url=settings.landing_url).zone(), days[0], known, QualityResource())
+    valid = loaded.output.valid
     assert valid.num_rows > 1000 and set(valid["sale_date"].to_pylist()) == {pd.Timestamp(days[0]).date()}
-    assert out.value.rejects.num_rows > 0 and checks["primary_key_unique"].passed
-    daily = ticket_sales_daily(valid)
-    assert sum(daily["tickets"].to_pylist()) == sum(valid["quantity"].to_pylist())
+    assert loaded.output.rejects.num_rows > 0
+    assert loaded.metadata["valid_rows"] == valid.num_rows and loaded.metadata["files"] >= 4
+    checks = {c.check_name: c for c in loaded.checks}
+    assert checks["primary_key_unique"].passed and checks["concert_id_resolves"].passed
+
+    _, ticket_sales_daily = build_sales_assets(daily_sales_partitions(settings.sales_start_date))
+    context = dg.build_asset_context(partition_key=days[0])
+    [(day, daily)] = list(ticket_sales_daily(context, ByDay((days[0],), lambda _: valid)))
+    assert day == days[0] and sum(daily["tickets"].to_pylist()) == sum(valid["quantity"].to_pylist())
 
 
 def test_an_empty_day_is_an_empty_partition(tmp_path):
-    ticket_sales, _ = build_sales_assets(daily_sales_partitions(Settings(_env_file=None).sales_start_date))
-    context = dg.build_asset_context(partition_key="2026-10-01")
-    out, checks = _split(
-        list(ticket_sales(context, pa.table({"concert_id": ["c"]}), LandingZoneResource(url=str(tmp_path)), QualityResource()))
-    )
-    assert out.value.valid.num_rows == 0 and checks["reject_rate_below_threshold"].passed
+    loaded = load_sales_day(LandingZoneResource(url=str(tmp_path)).zone(), "2026-10-01", pa.array(["c"]), QualityResource())
+    checks = {c.check_name: c for c in loaded.checks}
+    assert loaded.output.valid.num_rows == 0 and checks["reject_rate_below_threshold"].passed
+    assert loaded.metadata["files"] == 0
 
 
 def test_feature_assets_run_without_any_sales_loaded():

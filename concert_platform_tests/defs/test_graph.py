@@ -1,8 +1,11 @@
 """The whole graph on demo data, into a temporary lake and DuckDB file."""
 
 import json
+from datetime import date
 
 import dagster as dg
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from concert_platform.defs.build import build_definitions
 from concert_platform.storage.filesystem import open_location
@@ -120,3 +123,58 @@ def test_whole_graph_with_lake_and_landing_on_s3(tmp_path, s3_bucket, aws_env):
     assert lake.read("rejected_records/ticket_sales", partitions=days).num_rows == warehouse.count(
         "rejected_records", {"entity": "ticket_sales"}
     )
+
+
+def _sales_tables(settings) -> dict[str, pa.Table]:
+    """The sales slices of the warehouse, in a stable order, without the load timestamps."""
+    warehouse = make_warehouse(settings.warehouse_url, settings.warehouse_schema)
+    rejects = warehouse.read("rejected_records", {"entity": "ticket_sales"}).drop_columns(["rejected_at"])
+    return {
+        "ticket_sales": warehouse.read("ticket_sales").drop_columns(["created_at", "updated_at"]).sort_by("sale_id"),
+        "ticket_sales_daily": warehouse.read("ticket_sales_daily").sort_by(
+            [(k, "ascending") for k in ("sale_date", "concert_id", "channel", "currency")]
+        ),
+        "rejected_records": rejects.sort_by([(k, "ascending") for k in ("partition_key", "source", "record", "error")]),
+    }
+
+
+def test_a_range_run_leaves_the_tables_one_day_runs_leave(tmp_path):
+    from .conftest import demo_settings
+
+    by_day, by_range = demo_settings(tmp_path / "by_day"), demo_settings(tmp_path / "by_range")
+    _, days = seed(by_day, days=3, per_day=1500)
+    seed(by_range, days=3, per_day=1500)
+    instance = dg.DagsterInstance.ephemeral()
+
+    defs = build_definitions(by_day)
+    _run(defs, instance, "catalog_job")
+    for day in days:
+        _run(defs, instance, "ticket_sales_job", day)
+
+    defs = build_definitions(by_range)
+    _run(defs, instance, "catalog_job")
+    tags = {"dagster/asset_partition_range_start": days[0], "dagster/asset_partition_range_end": days[-1]}
+    ranged = defs.resolve_job_def("ticket_sales_job").execute_in_process(instance=instance, run_config=QUIET, tags=tags)
+    assert ranged.success
+
+    expected, actual = _sales_tables(by_day), _sales_tables(by_range)
+    for name in expected:
+        assert actual[name].schema == expected[name].schema, name  # dtypes included
+        assert actual[name].equals(expected[name]), name
+    assert expected["ticket_sales"].num_rows > 3000 and expected["rejected_records"].num_rows > 0
+
+    # Per day, as one-day runs tell it: rows, rejects, and each day's checks.
+    meta = {m.partition: m.metadata for m in ranged.asset_materializations_for_node("ticket_sales")}
+    assert sorted(meta) == days
+    for day in days:
+        assert (
+            meta[day]["valid_rows"].value
+            == expected["ticket_sales"]
+            .filter(pc.equal(expected["ticket_sales"]["sale_date"], pa.scalar(date.fromisoformat(day))))
+            .num_rows
+        )
+    evaluations = [e.event_specific_data for e in ranged.all_events if e.event_type_value == "ASSET_CHECK_EVALUATION"]
+    assert sorted({(e.partition, e.check_name) for e in evaluations}) == sorted(
+        (day, check) for day in days for check in ("primary_key_unique", "reject_rate_below_threshold", "concert_id_resolves")
+    )
+    assert all(e.target_materialization_data and e.target_materialization_data.run_id == ranged.run_id for e in evaluations)

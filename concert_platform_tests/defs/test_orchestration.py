@@ -5,11 +5,14 @@ from datetime import UTC, datetime
 import dagster as dg
 import pytest
 
+from concert_platform.defs.assets.sales import LANDING_DIGEST
 from concert_platform.defs.build import build_definitions
 from concert_platform.defs.resources import LandingZoneResource
+from concert_platform.defs.sensors import NO_FILES
 from concert_platform.settings import Settings
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
+from concert_platform.transforms.landing_state import day_digests
 
 
 @pytest.fixture
@@ -39,10 +42,23 @@ def _drop(resource: LandingZoneResource, day: str, name: str, body: bytes = b'{"
     zone.write_bytes(zone.location.path("ticket_sales", day, name), body)
 
 
-def _evaluate(sensor, landing, cursor=None, defs=None):
-    with dg.build_sensor_context(cursor=cursor, resources={"landing": landing}, definitions=defs) as context:
+@pytest.fixture
+def instance():
+    with dg.DagsterInstance.ephemeral() as instance:
+        yield instance
+
+
+def _evaluate(sensor, landing, cursor=None, defs=None, instance=None):
+    instance = instance or dg.DagsterInstance.ephemeral()
+    with dg.build_sensor_context(cursor=cursor, resources={"landing": landing}, definitions=defs, instance=instance) as context:
         result = sensor.evaluate_tick(context)
     return result, result.cursor
+
+
+def _loaded(instance, day: str, digest: str | None) -> None:
+    """Record a ticket_sales materialisation of ``day`` as a run would, loaded from files with ``digest``."""
+    metadata = {LANDING_DIGEST: digest} if digest else {}
+    instance.report_runless_asset_event(dg.AssetMaterialization("ticket_sales", partition=day, metadata=metadata))
 
 
 def test_sensor_requests_a_run_per_new_day_then_nothing(landing, sensor, defs):
@@ -74,6 +90,32 @@ def test_sensor_reacts_to_a_changed_file_and_a_new_file_only(landing, sensor, de
     assert not _evaluate(sensor, landing, cursor, defs)[0].run_requests
 
 
+def test_first_tick_skips_days_already_loaded_from_the_same_files(landing, sensor, defs, instance):
+    for day in ("2026-10-01", "2026-10-02", "2026-10-03"):
+        _drop(landing, day, "web.jsonl")
+    digests = day_digests(landing.zone().sale_files())
+    _loaded(instance, "2026-10-01", digests["2026-10-01"])  # loaded from exactly these files (make run, a backfill)
+    _loaded(instance, "2026-10-02", "0123456789abcdef0123")  # loaded from files that have changed since
+    _loaded(instance, "2026-10-02", digests["2026-10-02"])  # ...and reloaded since: its latest load is current
+    _loaded(instance, "2026-10-03", "0123456789abcdef0123")  # loaded from other files
+
+    first, cursor = _evaluate(sensor, landing, defs=defs, instance=instance)
+    assert [r.partition_key for r in first.run_requests] == ["2026-10-03"]
+    assert not _evaluate(sensor, landing, cursor, defs, instance)[0].run_requests
+
+
+def test_a_day_whose_files_were_all_removed_is_reloaded_empty(landing, sensor, defs, instance):
+    _drop(landing, "2026-10-01", "web.jsonl")
+    _drop(landing, "2026-10-02", "web.jsonl")
+    _, cursor = _evaluate(sensor, landing, defs=defs, instance=instance)
+    zone = landing.zone()
+    zone.location.filesystem.delete_dir(zone.sales_folder("2026-10-01"))
+    removed, cursor = _evaluate(sensor, landing, cursor, defs, instance)
+    [request] = removed.run_requests
+    assert request.partition_key == "2026-10-01" and request.tags["landing/digest"] == NO_FILES
+    assert not _evaluate(sensor, landing, cursor, defs, instance)[0].run_requests
+
+
 def test_sensor_ignores_days_outside_the_partitions(landing, sensor, defs):
     _drop(landing, "2019-05-01", "web.jsonl")
     result, _ = _evaluate(sensor, landing, defs=defs)
@@ -101,16 +143,25 @@ def test_definitions_load_with_jobs_schedules_and_sensor(defs):
         "venue_features",
     } <= keys
     sales = defs.resolve_assets_def("ticket_sales")
-    assert sales.backfill_policy == dg.BackfillPolicy.multi_run(1)
+    assert sales.backfill_policy == dg.BackfillPolicy.single_run()
     assert defs.resolve_assets_def("ticketmaster_events_raw").op.retry_policy is not None
 
 
-def test_the_nightly_schedule_loads_yesterday(defs):
+def test_the_nightly_schedule_loads_yesterday_once_its_files_are_there(defs, landing):
     schedule = defs.resolve_schedule_def("ticket_sales_schedule")
-    context = dg.build_schedule_context(
-        scheduled_execution_time=datetime(2026, 10, 15, 1, 0, tzinfo=UTC), repository_def=defs.get_repository_def()
-    )
-    [request] = schedule.evaluate_tick(context).run_requests
+
+    def tick():
+        with dg.build_schedule_context(
+            scheduled_execution_time=datetime(2026, 10, 15, 1, 0, tzinfo=UTC),
+            repository_def=defs.get_repository_def(),
+            resources={"landing": landing},
+        ) as context:
+            return schedule.evaluate_tick(context)
+
+    skipped = tick()
+    assert not skipped.run_requests and "no sale files for 2026-10-14" in skipped.skip_message
+    _drop(landing, "2026-10-14", "web.jsonl")
+    [request] = tick().run_requests
     assert request.partition_key == "2026-10-14"
 
 

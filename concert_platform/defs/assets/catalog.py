@@ -8,7 +8,7 @@ import pyarrow as pa
 
 from concert_platform.defs.assets.modeled import model_results
 from concert_platform.defs.checks import check_specs
-from concert_platform.defs.io_manager import PRIMARY_KEY
+from concert_platform.defs.io_manager import PRIMARY_KEY, WAREHOUSE_POOL
 from concert_platform.defs.resources import LandingZoneResource, QualityResource
 from concert_platform.models import Artist, Concert, Venue
 from concert_platform.sources.landing import VENUE_CAPACITIES, read_reference_csv
@@ -19,7 +19,8 @@ from concert_platform.validation import rejects_table, validate_records
 @dg.asset(
     group_name="catalog",
     kinds={"parquet", "duckdb"},
-    check_specs=check_specs("artists"),
+    check_specs=check_specs("artists", blocking=True),
+    pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["artist_id"]},
     description="One row per real artist, with its Ticketmaster, Spotify and MusicBrainz ids and how they were matched.",
 )
@@ -44,7 +45,8 @@ def artists(
 @dg.asset(
     group_name="catalog",
     kinds={"parquet", "duckdb"},
-    check_specs=check_specs("venues"),
+    check_specs=check_specs("venues", blocking=True),
+    pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["venue_id"]},
     description="Venues from Ticketmaster, with capacity from the landing zone's reference file.",
 )
@@ -85,7 +87,8 @@ def venues(
     group_name="catalog",
     kinds={"parquet", "duckdb"},
     metadata={PRIMARY_KEY: ["concert_id"]},
-    check_specs=check_specs("concerts", ["artist_id", "venue_id", "supporting_artist_ids"]),
+    check_specs=check_specs("concerts", ["artist_id", "venue_id", "supporting_artist_ids"], blocking=True),
+    pool=WAREHOUSE_POOL,
     description="One row per show (a Ticketmaster event), linking its headliner and venue.",
 )
 def concerts(ticketmaster_events_raw: pa.Table, artists: pa.Table, venues: pa.Table, quality: QualityResource):

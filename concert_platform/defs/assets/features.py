@@ -5,7 +5,8 @@ from datetime import UTC, date, datetime, timedelta
 import dagster as dg
 import pandas as pd
 
-from concert_platform.defs.io_manager import PRIMARY_KEY
+from concert_platform.defs.automation import FOLLOWS_UPSTREAM
+from concert_platform.defs.io_manager import PRIMARY_KEY, WAREHOUSE_POOL
 from concert_platform.transforms import features as f
 from concert_platform.transforms.sales_daily import DAILY_SALES_SCHEMA
 
@@ -25,6 +26,8 @@ def _as_of_demand(demand: pd.DataFrame) -> date:
 @dg.asset(
     group_name="features",
     kinds={"pandas", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    automation_condition=FOLLOWS_UPSTREAM,
     metadata={PRIMARY_KEY: ["concert_id"]},
     description="Per concert: tickets sold, 7-day velocity, sell-through, days to show, price level.",
 )
@@ -37,6 +40,8 @@ def concert_demand_features(concerts: pd.DataFrame, venues: pd.DataFrame, ticket
 @dg.asset(
     group_name="features",
     kinds={"pandas", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    automation_condition=FOLLOWS_UPSTREAM,
     metadata={PRIMARY_KEY: ["artist_id"]},
     description="Per artist: shows, cancellations, reach, demand and week-on-week momentum.",
 )
@@ -47,6 +52,8 @@ def artist_features(artists: pd.DataFrame, venues: pd.DataFrame, concert_demand_
 @dg.asset(
     group_name="features",
     kinds={"pandas", "duckdb"},
+    pool=WAREHOUSE_POOL,
+    automation_condition=FOLLOWS_UPSTREAM,
     metadata={PRIMARY_KEY: ["venue_id"]},
     description="Per venue: utilisation, sell-outs, ticket prices.",
 )

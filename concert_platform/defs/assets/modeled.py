@@ -25,17 +25,31 @@ def model_results(
 
     ``references`` maps a column to (the ids it must resolve to, their table).
     """
-    valid, rejects = result.valid, result.rejects
-    counts = {"valid_rows": valid.num_rows, "rejected_rows": rejects.num_rows}
+    yield dg.Output(ModelOutput(result.valid, result.rejects), metadata=model_metadata(result, rows_in, metadata))
+    yield from model_checks(result, key=key, quality=quality, references=references)
+
+
+def model_metadata(result: ValidationResult, rows_in: int | None = None, metadata: dict | None = None) -> dict:
+    """What a person reads about a load: rows in, valid, rejected and why."""
+    counts = {"valid_rows": result.valid.num_rows, "rejected_rows": result.rejects.num_rows}
     if rows_in is not None:
         counts["input_rows"] = rows_in
     metadata = {**counts, **(metadata or {})}
-    metadata.setdefault("rejected_by_reason", reject_reasons(rejects))
-    yield dg.Output(ModelOutput(valid, rejects), metadata=metadata)
-    yield primary_key_check(valid, key)
-    yield reject_rate_check(valid.num_rows, rejects.num_rows, quality.max_reject_rate)
-    for column, (ids, target) in (references or {}).items():
-        yield foreign_key_check(valid, column, ids, target)
+    metadata.setdefault("rejected_by_reason", reject_reasons(result.rejects))
+    return metadata
+
+
+def model_checks(
+    result: ValidationResult,
+    *,
+    key: str,
+    quality: QualityResource,
+    references: dict[str, tuple[pa.Array, str]] | None = None,
+) -> list[dg.AssetCheckResult]:
+    valid, rejects = result.valid, result.rejects
+    checks = [primary_key_check(valid, key), reject_rate_check(valid.num_rows, rejects.num_rows, quality.max_reject_rate)]
+    checks += [foreign_key_check(valid, column, ids, target) for column, (ids, target) in (references or {}).items()]
+    return checks
 
 
 def reject_reasons(rejects: pa.Table, top: int = 10) -> dg.MetadataValue:
