@@ -3,26 +3,60 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
+# The instance config installed into $(DAGSTER_HOME): the embedded default (SQLite), or
+# deploy/dagster.yaml for PostgreSQL storage (needs the DAGSTER_PG_* variables).
+INSTANCE ?= dagster.yaml
 DEMO_DAYS ?= 14
 
-.PHONY: install run dev test bench seed clean
+.PHONY: install run dev test test-topology bench seed clean
 
-$(VENV)/.installed: pyproject.toml
+# Installs take the exact versions in the lock files (Python 3.11, Linux x86_64), so every machine, CI and
+# the Docker image get the same packages; `make lock` re-resolves them after pyproject.toml changes.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
+UV_VERSION := 0.13.9
+UV_COMPILE = $(VENV)/bin/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+	--custom-compile-command "make lock" $(LOCK_FLAGS)
+
+.PHONY: lock lint
+
+# The dev lock holds everything already resolved, so pip has nothing left to decide; the project itself
+# goes in last with --no-deps so nothing outside the lock can slip in.
+$(VENV)/.installed: pyproject.toml $(LOCK) $(DEV_LOCK)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -r $(DEV_LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	touch $@
 
 install: $(VENV)/.installed
 
-# The instance config, derived from dagster.yaml on every run: with DAGSTER_PG_HOST set, that
-# file as it is (PostgreSQL storage); unset, the same file without `storage` (SQLite in $(DAGSTER_HOME)).
-.PHONY: $(DAGSTER_HOME)/dagster.yaml
-$(DAGSTER_HOME)/dagster.yaml: dagster.yaml install
-	$(PY) -m concert_platform.instance_config --source dagster.yaml --install $(DAGSTER_HOME)
+## lock: re-resolve both lock files from pyproject.toml, keeping current pins that still fit
+##       (`make lock LOCK_FLAGS=--upgrade` moves everything to the newest allowed)
+# The dev lock is constrained by the runtime one, so the packages they share have the same versions.
+lock:
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet uv==$(UV_VERSION)
+	$(UV_COMPILE) pyproject.toml -o $(LOCK)
+	$(UV_COMPILE) pyproject.toml --all-extras -c $(LOCK) -o $(DEV_LOCK)
+
+## lint: ruff (rules and formatting), then deptry: every import declared and every declaration used
+##       (all code), and runtime code importing nothing from the test/bench/deploy/dev extras
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/deptry concert_platform concert_platform_tests bench
+	$(VENV)/bin/deptry concert_platform --optional-dependencies-dev-groups test,bench,deploy,dev
+
+# Installs $(INSTANCE) as $(DAGSTER_HOME)/dagster.yaml and records DAGSTER_HOME in .env, which the
+# dagster CLI reads: `dagster asset materialize`, `dagster-webserver` and `dagster-daemon run` typed
+# in this folder then use the same instance as `make run` and `make dev`, with nothing exported.
+.PHONY: instance
+instance: install
+	$(PY) -m concert_platform.instance_config --source $(INSTANCE) --install $(DAGSTER_HOME)
 
 ## run: seed the demo landing zone, materialise every asset and partition, print a summary
-run: install $(DAGSTER_HOME)/dagster.yaml
+run: install instance
 	$(PY) -m concert_platform.demo_run --days $(DEMO_DAYS)
 
 ## seed: only write demo ticket-sale files into the landing zone
@@ -30,12 +64,16 @@ seed: install
 	$(PY) -m concert_platform.demo_run --days $(DEMO_DAYS) --seed-only
 
 ## dev: the Dagster UI (and daemon: schedules, sensors, backfills) on http://127.0.0.1:3000
-dev: install $(DAGSTER_HOME)/dagster.yaml
+dev: install instance
 	$(VENV)/bin/dagster dev -m concert_platform.definitions -h 127.0.0.1 -p 3000
 
 ## test: the whole suite, against real parts (moto's S3 server, DuckDB files, HTTP stubs)
 test: install
 	$(PY) -m pytest
+
+## test-topology: code server, webserver and daemon on PostgreSQL, driven through GraphQL (minutes)
+test-topology: install
+	$(PY) -m pytest -m topology
 
 ## bench: one 1M-sale day, validate -> lake -> warehouse, against the naive path
 bench: install

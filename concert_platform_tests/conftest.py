@@ -1,12 +1,61 @@
-"""Shared fixtures: real parts only (a moto S3 server over HTTP, temp folders, DuckDB files)."""
+"""Shared fixtures: real parts only (a moto S3 server over HTTP, temp folders, DuckDB files).
+
+Every test session starts from a clean environment (see ``_isolated_from_the_callers_environment``).
+"""
 
 from __future__ import annotations
 
+import os
 import socket
 import uuid
 
 import boto3
 import pytest
+from pydantic import AliasChoices, AliasPath
+
+from concert_platform.settings import Settings
+
+# Besides what Settings reads: where Dagster's instance lives, and who boto3 would be.
+_OTHER_VARIABLES = ("DAGSTER_HOME",)
+_OTHER_PREFIXES = ("DAGSTER_PG_", "AWS_")
+
+
+def settings_variables() -> set[str]:
+    """Every environment variable ``Settings()`` reads, from the class itself, so a new setting is covered."""
+    prefix = Settings.model_config.get("env_prefix") or ""
+    names = set()
+    for field_name, field in Settings.model_fields.items():
+        # populate_by_name: pydantic-settings also reads a variable named like the field.
+        names.add(prefix + field_name)
+        for alias in (field.validation_alias, field.alias):
+            choices = alias.choices if isinstance(alias, AliasChoices) else [alias]
+            for choice in choices:
+                if isinstance(choice, AliasPath):
+                    choice = choice.path[0]
+                if isinstance(choice, str):
+                    names.update({choice, prefix + choice})
+    return names
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_from_the_callers_environment(tmp_path_factory):
+    """A developer's exported keys, DAGSTER_HOME, AWS profile or ``.env`` must not change what tests see.
+
+    Tests that want a variable set it with monkeypatch (``aws_env`` does for S3), on top of this.
+    """
+    read = {name.lower() for name in settings_variables()}  # Settings matches names case-insensitively
+    with pytest.MonkeyPatch.context() as mp:
+        for name in list(os.environ):
+            if name.lower() in read or name in _OTHER_VARIABLES or name.startswith(_OTHER_PREFIXES):
+                mp.delenv(name)
+        # boto3 falls back to ~/.aws and then to the instance metadata service: give it neither.
+        nowhere = str(tmp_path_factory.mktemp("no-aws-config") / "absent")
+        mp.setenv("AWS_CONFIG_FILE", nowhere)
+        mp.setenv("AWS_SHARED_CREDENTIALS_FILE", nowhere)
+        mp.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        # Settings reads `.env` from the current folder, where `make run` records DAGSTER_HOME and users keep keys.
+        mp.setitem(Settings.model_config, "env_file", None)
+        yield
 
 
 def _free_port() -> int:

@@ -16,6 +16,7 @@ import concert_platform.transforms.ticket_sales as ticket_sales
 from concert_platform.models import TicketSale
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
+from concert_platform.transforms.landing_state import files_digest
 from concert_platform.transforms.ticket_sales import SALES_SCHEMA, load_sales_partition
 from concert_platform.validation import REJECTS_SCHEMA, arrow_schema
 
@@ -94,6 +95,7 @@ def test_mixed_formats_load_into_one_partition(zone, landing):
     assert part.valid["unit_price"].to_pylist()[-1] == Decimal("12.34")
     assert part.stats == {
         "files": 3,
+        "landing_digest": files_digest(zone.sale_files("2025-10-03")),
         "unparseable_files": [],
         "rows_read": 10,
         "valid": 10,
