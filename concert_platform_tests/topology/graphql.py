@@ -97,6 +97,34 @@ class DagsterUI:
     def wait_run(self, run_id: str, timeout: float = 300) -> str:
         return self._wait(lambda: self.run(run_id)["status"], TERMINAL_RUN, timeout, f"run {run_id}")
 
+    def run_materializations(self, run_id: str) -> dict[tuple[str, str | None], dict]:
+        """(asset, partition) -> that materialisation's metadata, label -> value."""
+        data = self.query(
+            "query($id: ID!) { runOrError(runId: $id) { ... on Run { assetMaterializations { assetKey { path } partition"
+            " metadataEntries { label ... on IntMetadataEntry { intValue } ... on TextMetadataEntry { text }"
+            " ... on JsonMetadataEntry { jsonString } ... on PathMetadataEntry { path } } } } } }",
+            id=run_id,
+        )
+        found = {}
+        for m in data["runOrError"]["assetMaterializations"]:
+            values = {
+                e["label"]: next((e[k] for k in ("intValue", "text", "jsonString", "path") if k in e), None)
+                for e in m["metadataEntries"]
+            }
+            found[(m["assetKey"]["path"][-1], m["partition"])] = values
+        return found
+
+    def check_executions(self, asset: str, check: str, partition: str) -> list[dict]:
+        data = self.query(
+            "query($key: AssetKeyInput!, $check: String!, $partition: String) {"
+            " assetCheckExecutions(assetKey: $key, checkName: $check, partition: $partition, limit: 10) {"
+            " runId status partition evaluation { success metadataEntries { label ... on FloatMetadataEntry { floatValue } } } } }",
+            key={"path": [asset]},
+            check=check,
+            partition=partition,
+        )
+        return data["assetCheckExecutions"]
+
     def terminate_run(self, run_id: str) -> None:
         result = self.query(
             "mutation($id: String!) { terminateRun(runId: $id) { __typename ... on TerminateRunFailure { message }"
