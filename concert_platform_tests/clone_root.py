@@ -1,13 +1,13 @@
 """A folder laid out like a fresh clone's root, and the plain CLI run in it with nothing exported.
 
-The package itself comes from the installed environment (as after `make install`); the
-folder holds what the commands read from the current directory: dagster.yaml,
-workspace.yaml, pyproject.toml and, once the instance is installed, .env.
+The folder holds what the commands read from the current directory: dagster.yaml,
+workspace.yaml, pyproject.toml, the package (a link to this checkout's, so `dg` finds
+it where a clone has it) and, once the instance is installed, .env. The rest comes
+from the installed environment, as after `make install`.
 """
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -16,12 +16,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 ROOT_FILES = ("dagster.yaml", "workspace.yaml", "pyproject.toml")
+PACKAGE = "concert_platform"
 
 
 def make_clone_root(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     for name in ROOT_FILES:
         shutil.copy(ROOT / name, folder / name)
+    (folder / PACKAGE).symlink_to(ROOT / PACKAGE, target_is_directory=True)
     return folder
 
 
@@ -30,12 +32,12 @@ def bare_environment(home: Path) -> dict[str, str]:
     return {"PATH": f"{BIN}:/usr/local/bin:/usr/bin:/bin", "HOME": str(home), "LANG": "C.UTF-8"}
 
 
-def run(folder: Path, *argv: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    """Run a command in ``folder`` with a bare environment; fail with its output when it fails."""
+def run(folder: Path, *argv: str, timeout: float = 300, exported: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run a command in ``folder`` with a bare environment (plus ``exported``); fail with its output when it fails."""
     done = subprocess.run(
         [str(BIN / argv[0]) if (BIN / argv[0]).exists() else argv[0], *argv[1:]],
         cwd=folder,
-        env=bare_environment(folder / ".home"),
+        env={**bare_environment(folder / ".home"), **(exported or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -49,7 +51,3 @@ def install_instance(folder: Path) -> Path:
     run(folder, "python", "-m", "concert_platform.instance_config", "--install", ".dagster_home")
     assert (folder / ".env").read_text().strip() == f"DAGSTER_HOME={folder.resolve() / '.dagster_home'}"
     return folder / ".dagster_home"
-
-
-if os.name != "posix":  # pragma: no cover - the project runs on Linux and macOS
-    raise ImportError("clone_root needs a POSIX shell environment")

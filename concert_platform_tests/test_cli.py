@@ -1,6 +1,6 @@
 """The plain `dagster` CLI from the repo root of a fresh clone, with nothing exported."""
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 
 import dagster as dg
 
@@ -16,7 +16,7 @@ def test_materialize_a_day_and_a_range_into_the_instance_make_installed(tmp_path
     root = make_clone_root(tmp_path / "clone")
     home = install_instance(root)
     run(root, "python", "-m", "concert_platform.demo_run", "--days", "3", "--seed-only")
-    today = date.today()
+    today = datetime.now(UTC).date()
     days = [(today - timedelta(days=n)).isoformat() for n in (3, 2, 1)]
 
     run(root, "dagster", "asset", "materialize", "-m", "concert_platform.definitions", "--select", CATALOG)
@@ -34,3 +34,12 @@ def test_materialize_a_day_and_a_range_into_the_instance_make_installed(tmp_path
     warehouse = make_warehouse(f"duckdb:///{root}/.concert_data/warehouse.duckdb", "concert")
     assert {str(d) for d in warehouse.read("ticket_sales")["sale_date"].unique().to_pylist()} == set(days)
     assert warehouse.count("concerts") == 3000
+
+
+def test_dg_lists_and_checks_the_project_from_the_clone_root(tmp_path):
+    root = make_clone_root(tmp_path / "clone")
+    listed = run(root, "dg", "list", "defs").stdout
+    for name in ("ticket_sales_daily", "landing_zone_sensor", "automation_sensor", "ticket_sales_schedule", "catalog_job"):
+        assert name in listed
+    checked = run(root, "dg", "check", "defs")
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr

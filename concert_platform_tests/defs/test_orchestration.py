@@ -173,22 +173,6 @@ def test_the_module_level_defs_read_settings_only_when_loaded(monkeypatch, tmp_p
     assert defs.resolve_job_def("catalog_job")
 
 
-def test_dg_loads_the_project_from_pyproject(tmp_path):
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
-
-    dg_cli = Path(sys.executable).parent / "dg"
-    root = Path(__file__).resolve().parents[2]
-    # As `make` does: an embedded (SQLite) instance in DAGSTER_HOME, not the team's PostgreSQL one.
-    (tmp_path / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    env = {**os.environ, "DAGSTER_HOME": str(tmp_path)}
-    done = subprocess.run([str(dg_cli), "check", "defs"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert "All definitions loaded successfully" in done.stdout + done.stderr
-
-
 def test_sensor_on_s3_pages_through_thousands_of_keys_and_sees_reuploads(s3_bucket, aws_env, defs, sensor):
     import time
     from concurrent.futures import ThreadPoolExecutor

@@ -1,0 +1,73 @@
+"""`make run`, then `dagster dev`, `dagster-webserver` and `dagster-daemon run` typed in a fresh
+clone's root with nothing exported: one instance, and a backfill from the UI over every seeded day."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from concert_platform_tests.clone_root import bare_environment, install_instance, make_clone_root, run
+
+from .graphql import DagsterUI
+from .services import Service, free_port, wait_for_port
+
+pytestmark = pytest.mark.topology
+
+SALES = ["ticket_sales", "ticket_sales_daily"]
+SEEDED = 3
+
+
+def _serve(root, name: str, argv: list[str], port: int | None) -> Service:
+    service = Service(name, argv, bare_environment(root / ".home"), root, root).start()
+    if port is not None:
+        wait_for_port(port, 180, service.process)
+    return service
+
+
+def _wait_loaded(ui: DagsterUI, services: list[Service], timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if ui.location_status() == "LOADED" and ui.location_error() is None and all(ui.daemons().values()):
+                return
+        except OSError:
+            pass
+        time.sleep(1)
+    raise TimeoutError("\n".join(s.log_tail() for s in services))
+
+
+def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tmp_path):
+    root = make_clone_root(tmp_path / "clone")
+    home = install_instance(root)  # what `make run` and `make dev` do first
+    run(root, "python", "-m", "concert_platform.demo_run", "--days", str(SEEDED), exported={"DAGSTER_HOME": str(home)})
+    days = [(datetime.now(UTC).date() - timedelta(days=n)).isoformat() for n in range(SEEDED, 0, -1)]
+
+    port = free_port()
+    dev = _serve(root, "dagster_dev", ["dagster", "dev", "-h", "127.0.0.1", "-p", str(port)], port)
+    ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: dev.log_tail())
+    try:
+        _wait_loaded(ui, [dev])
+        made_by_make_run = {r["runId"] for r in ui.runs()}
+        assert len(made_by_make_run) == 3  # catalog, the seeded days, features: the UI shows them
+        backfill = ui.wait_backfill(ui.launch_backfill(SALES, days))
+        assert backfill["status"] in ("COMPLETED_SUCCESS", "COMPLETED"), (backfill, dev.log_tail())
+        assert all(r["status"] == "SUCCESS" for r in backfill["runs"])
+    finally:
+        dev.stop()
+
+    # The two services a longer-lived machine runs, again with nothing exported.
+    port = free_port()
+    webserver = _serve(root, "webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], port)
+    daemon = _serve(root, "daemon", ["dagster-daemon", "run"], None)
+    ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: webserver.log_tail() + daemon.log_tail())
+    try:
+        _wait_loaded(ui, [webserver, daemon])
+        assert made_by_make_run | {r["runId"] for r in backfill["runs"]} <= {r["runId"] for r in ui.runs()}
+        empty_day = (datetime.now(UTC).date() - timedelta(days=SEEDED + 5)).isoformat()
+        run_id = ui.launch_run("ticket_sales_job", {"dagster/partition": empty_day})
+        assert ui.wait_run(run_id) == "SUCCESS", ui.diagnostics()
+    finally:
+        daemon.stop()
+        webserver.stop()
