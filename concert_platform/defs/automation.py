@@ -14,10 +14,19 @@ FOLLOWS_EACH_DAY = (
     AC.any_deps_updated().since_last_handled() & ~AC.any_deps_missing() & ~AC.any_deps_in_progress() & ~AC.in_progress()
 ).with_label("follows each day's sales")
 
-# Features follow new sales and refreshed dimensions, but never build on a dimension whose blocking
-# check (primary key, reject rate) failed: that materialisation stays out of the features.
+# Features follow new sales and refreshed dimensions. Not eager() as it is: eager() waits until no
+# dependency partition is missing, and the sales days before the first load always are (a feature
+# covers the days there are). And never on a dimension whose blocking check (primary key, reject
+# rate) failed: that materialisation stays out of the features.
+DAYS = dg.AssetSelection.groups("sales")
 BLOCKED_DEPENDENCY = AC.any_deps_match(AC.any_checks_match(AC.check_failed(), blocking_only=True))
-FOLLOWS_UPSTREAM = (AC.eager() & ~BLOCKED_DEPENDENCY).with_label("eager, unless a dependency's blocking check failed")
+FOLLOWS_UPSTREAM = (
+    (AC.newly_missing() | AC.any_deps_updated()).since_last_handled()
+    & ~AC.any_deps_missing().ignore(DAYS)
+    & ~AC.any_deps_in_progress()
+    & ~AC.in_progress()
+    & ~BLOCKED_DEPENDENCY
+).with_label("follows new sales and dimensions, unless a dimension's blocking check failed")
 
 
 def automation_sensor() -> dg.AutomationConditionSensorDefinition:
