@@ -8,4 +8,8 @@ def test_settings_lists_and_blanks(monkeypatch):
     monkeypatch.setenv("TICKETMASTER_API_KEY", "")
     settings = Settings(_env_file=None)
     assert settings.ticketmaster_countries == ["US", "GB"] and settings.ticketmaster_cities == []
-    assert settings.ticketmaster_api_key is None and not settings.ticketmaster_is_live
+    assert settings.ticketmaster_api_key is None
+    assert (
+        settings.concert_sources == {"ticketmaster": "demo", "spotify": "demo", "musicbrainz": "demo"}
+        and settings.live_sources == []
+    )

@@ -22,9 +22,12 @@ class ClientStats:
     retries: int = 0
     failures: int = 0
     failed_units: list[str] = field(default_factory=list)
+    # "demo" or "live": the raw assets' metadata shows which data a run loaded.
+    source_mode: str | None = None
 
-    def as_metadata(self) -> dict[str, int]:
-        return {"requests": self.requests, "retries": self.retries, "failures": self.failures}
+    def as_metadata(self) -> dict[str, int | str]:
+        counts: dict[str, int | str] = {"requests": self.requests, "retries": self.retries, "failures": self.failures}
+        return counts if self.source_mode is None else {"source_mode": self.source_mode, **counts}
 
 
 @runtime_checkable

@@ -26,7 +26,7 @@ class DemoTicketmaster:
         if not 1 <= page_size <= 200:
             raise ValueError("DIS1036: size must be between 1 and 200")
         self.catalog, self.page_size, self.include_tba = catalog, page_size, include_tba
-        self.stats = ClientStats()
+        self.stats = ClientStats(source_mode="demo")
         self._sorted = sorted(catalog.events, key=lambda e: e.id)
 
     def search_events(self, start: datetime, end: datetime) -> Iterator[dict]:
@@ -54,7 +54,7 @@ class DemoSpotify:
     """``GET /artists/{id}`` and ``/search?type=artist`` (limit max 10, like the live API)."""
 
     def __init__(self, catalog: DemoCatalog):
-        self.catalog, self.stats = catalog, ClientStats()
+        self.catalog, self.stats = catalog, ClientStats(source_mode="demo")
         known = sorted((a for a in catalog.artists if a.spotify_id), key=lambda a: (-a.popularity, a.spotify_id))
         self._by_id = {a.spotify_id: a for a in known}
         self._index = [(p.normalize_name(a.name), a) for a in known]
@@ -80,7 +80,7 @@ class DemoMusicBrainz:
     """Artist lookup, Lucene-ish artist search (exact name or alias scores 100) and url lookup."""
 
     def __init__(self, catalog: DemoCatalog):
-        self.catalog, self.stats = catalog, ClientStats()
+        self.catalog, self.stats = catalog, ClientStats(source_mode="demo")
         known = [a for a in catalog.artists if a.mbid]
         self._by_id = {a.mbid: a for a in known}
         self._index = [(p.normalize_name(a.name), {p.normalize_name(x) for x in a.aliases}, a) for a in known]

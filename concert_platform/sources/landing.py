@@ -40,12 +40,20 @@ class LandingFile:
 
 
 class LandingZone:
-    """``s3_client`` (boto3) lists S3 zones page by page with ETags; without it,
-    and on local folders, pyarrow's filesystem lists."""
+    """Sale files and reference data under a location (a folder or S3).
 
-    def __init__(self, location: Location, s3_client=None):
+    On S3, listings go through boto3's paginated ``list_objects_v2``: every key
+    is seen however many there are, and each carries its ETag, so a re-upload
+    is noticed even when size and second-resolution mtime stay the same. The
+    client is ``s3_client`` if given, else made at the first listing with
+    ``endpoint_url`` (None: boto3's own configuration, ``AWS_ENDPOINT_URL``
+    included). Local folders list through pyarrow.
+    """
+
+    def __init__(self, location: Location, s3_client=None, *, endpoint_url: str | None = None):
         self.location = location
         self.s3_client = s3_client
+        self.endpoint_url = endpoint_url
 
     def sales_folder(self, day: str) -> str:
         return self.location.path(SALES_DIR, day)
@@ -57,7 +65,7 @@ class LandingZone:
         extensions are ignored: partners upload temporaries and README files.
         """
         base = self.sales_folder(day) if day else self.location.path(SALES_DIR)
-        listed = self._list_s3(base) if self.location.is_s3 and self.s3_client else self._list(base, recursive=day is None)
+        listed = self._list_s3(base) if self.location.is_s3 else self._list(base, recursive=day is None)
         files = [f for f in (self._landing_file(*entry) for entry in listed) if f is not None]
         return sorted(files, key=lambda f: (f.day, f.name))
 
@@ -69,10 +77,20 @@ class LandingZone:
 
     def _list_s3(self, base: str) -> Iterator[tuple]:
         bucket, _, prefix = base.partition("/")
-        pages = self.s3_client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/")
+        pages = self._s3().get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix.rstrip("/") + "/")
         for page in pages:
             for item in page.get("Contents") or []:
                 yield f"{bucket}/{item['Key']}", item["Size"], item["LastModified"].isoformat(), item.get("ETag", "").strip('"')
+
+    def _s3(self):
+        if self.s3_client is None:
+            # Imported at the first S3 listing: loading the definitions and local runs never pay for boto3.
+            import boto3
+            from botocore.config import Config
+
+            retries = Config(retries={"max_attempts": 5, "mode": "standard"})
+            self.s3_client = boto3.session.Session().client("s3", endpoint_url=self.endpoint_url, config=retries)
+        return self.s3_client
 
     def _landing_file(self, path: str, size: int, modified: str | None, etag: str | None) -> LandingFile | None:
         rel = path[len(self.location.root) :].strip("/").split("/")

@@ -124,7 +124,7 @@ class LiveMusicBrainz:
         if min_interval < 0:
             raise ValueError("min_interval must be >= 0 seconds")
         agent = validate_user_agent(user_agent)
-        self.stats = ClientStats()
+        self.stats = ClientStats(source_mode="live")
         self.limiter = limiter_for(api_url, min_interval)
         self.api = ApiClient(
             api_url,

@@ -64,7 +64,7 @@ class LiveSpotify:
     ):
         if not client_id or not client_secret:
             raise ValueError("Spotify client id and client secret are both required")
-        self.stats = ClientStats()
+        self.stats = ClientStats(source_mode="live")
         self.token_url, self.policy, self.clock = token_url, policy, clock
         self._basic = base64.b64encode(f"{client_id}:{client_secret}".encode()).decode()
         self._api = ApiClient(

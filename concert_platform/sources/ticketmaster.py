@@ -137,7 +137,7 @@ class LiveTicketmaster:
             raise ValueError("window_days >= 1, per_second > 0 and daily_budget >= 0 are required")
         self.country_codes, self.cities = tuple(country_codes), tuple(cities)
         self.window = timedelta(days=window_days)
-        self.stats = ClientStats()
+        self.stats = ClientStats(source_mode="live")
         self.truncated_units: list[str] = []
         self._key = api_key
         _guard_logs(api_key)

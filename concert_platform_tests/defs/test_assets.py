@@ -157,17 +157,19 @@ def test_lucene_queries_escape_special_characters():
     assert musicbrainz_query('AC/DC "live"') == 'artist:"AC\\/DC \\"live\\""'
 
 
-def test_credentials_choose_the_live_clients_and_their_absence_the_demo():
+def test_the_mode_chooses_the_client_never_the_credentials():
     from concert_platform.sources.demo import DemoMusicBrainz, DemoSpotify, DemoTicketmaster
     from concert_platform.sources.musicbrainz import LiveMusicBrainz
     from concert_platform.sources.spotify import LiveSpotify
     from concert_platform.sources.ticketmaster import LiveTicketmaster
 
-    assert isinstance(TicketmasterResource(api_key="k", countries=["GB"]).client(), LiveTicketmaster)
-    assert isinstance(SpotifyResource(client_id="i", client_secret="s").client(), LiveSpotify)
-    assert isinstance(MusicBrainzResource(user_agent="ConcertPlatform/0.1 ( ops@concert.example )").client(), LiveMusicBrainz)
-    assert isinstance(TicketmasterResource(**WORLD).client(), DemoTicketmaster)
-    assert isinstance(SpotifyResource(client_id="i", **WORLD).client(), DemoSpotify)  # half the credentials: demo
+    assert isinstance(TicketmasterResource(mode="live", api_key="k", countries=["GB"]).client(), LiveTicketmaster)
+    assert isinstance(SpotifyResource(mode="live", client_id="i", client_secret="s").client(), LiveSpotify)
+    assert isinstance(
+        MusicBrainzResource(mode="live", user_agent="ConcertPlatform/0.1 ( ops@concert.example )").client(), LiveMusicBrainz
+    )
+    assert isinstance(TicketmasterResource(api_key="k", **WORLD).client(), DemoTicketmaster)  # credentials alone: still demo
+    assert isinstance(SpotifyResource(client_id="i", client_secret="s", **WORLD).client(), DemoSpotify)
     assert isinstance(MusicBrainzResource(**WORLD).client(), DemoMusicBrainz)
 
 

@@ -110,6 +110,7 @@ def stub():
 def test_live_sources_and_models_against_the_stubs(stub, tmp_path, monkeypatch, caplog):
     caplog.set_level(logging.DEBUG)
     monkeypatch.setenv("TICKETMASTER_API_KEY", TM_KEY)  # from the environment, as in production
+    monkeypatch.setenv("CONCERT_SOURCES", "live")  # credentials alone never switch a source to live
     settings = Settings(
         _env_file=None,
         lake_url=str(tmp_path / "lake"),
@@ -152,6 +153,8 @@ def test_live_sources_and_models_against_the_stubs(stub, tmp_path, monkeypatch, 
     assert len(mb_calls) == 5 and all(b - a >= 0.95 for a, b in pairwise(mb_calls))
     source_meta = result.asset_materializations_for_node("musicbrainz_artists_raw")[0].metadata
     assert source_meta["requests"].value == 5 and source_meta["failures"].value == 0
+    for raw_asset in ("ticketmaster_events_raw", "musicbrainz_artists_raw", "spotify_artists_raw"):
+        assert result.asset_materializations_for_node(raw_asset)[0].metadata["source_mode"].value == "live"
 
     # No secret in the logs, the run's events, or anything stored in the lake or warehouse.
     stored = b"".join(p.read_bytes() for p in Path(tmp_path).rglob("*") if p.is_file())

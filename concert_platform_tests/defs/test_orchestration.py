@@ -178,14 +178,13 @@ def test_sensor_on_s3_pages_through_thousands_of_keys_and_sees_reuploads(s3_buck
     from concurrent.futures import ThreadPoolExecutor
 
     import boto3
-    from dagster_aws.s3 import S3Resource
 
     client = boto3.client("s3", endpoint_url=aws_env, region_name="us-east-1")
     days = [f"2026-10-{d:02d}" for d in range(1, 6)]
     keys = [f"landing/ticket_sales/{day}/part-{i:04d}.jsonl" for day in days for i in range(240)]  # 1,200 keys: 2 pages
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(lambda key: client.put_object(Bucket=s3_bucket, Key=key, Body=b'{"sale_id": "1"}\n'), keys))
-    landing = LandingZoneResource(url=f"s3://{s3_bucket}/landing", endpoint_url=aws_env, s3=S3Resource(endpoint_url=aws_env))
+    landing = LandingZoneResource(url=f"s3://{s3_bucket}/landing", endpoint_url=aws_env)
     assert len(landing.zone().sale_files()) == len(keys)
 
     first, cursor = _evaluate(sensor, landing, defs=defs)
