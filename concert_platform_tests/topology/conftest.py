@@ -7,7 +7,6 @@ Started once per test module, from the same commands the Dockerfile and the comp
 from __future__ import annotations
 
 import shutil
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,17 +61,6 @@ class Topology:
     def diagnostics(self) -> str:
         return "\n".join(service.log_tail() for service in self.services.values())
 
-    def wait_until_ready(self, timeout: float = 180) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if self.ui.location_status() == "LOADED" and self.ui.location_error() is None and all(self.ui.daemons().values()):
-                    return
-            except OSError:
-                pass
-            time.sleep(1)
-        raise TimeoutError(f"the topology did not come up in {timeout:.0f}s\n{self.diagnostics()}")
-
 
 @pytest.fixture(scope="module")
 def topology(tmp_path_factory):
@@ -114,7 +102,7 @@ def topology(tmp_path_factory):
         topology.start_code_server()
         topology.start("webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(web_port), "-w", workspace], web_port)
         topology.start("daemon", ["dagster-daemon", "run", "-w", workspace])
-        topology.wait_until_ready()
+        topology.ui.wait_until_ready()
         yield topology
     finally:
         for service in reversed(list(topology.services.values())):

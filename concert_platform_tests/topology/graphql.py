@@ -54,6 +54,18 @@ class DagsterUI:
                 return error.get("message") if error.get("__typename") == "PythonError" else None
         return "location missing from the workspace"
 
+    def wait_until_ready(self, timeout: float = 180) -> None:
+        """Until the code location is loaded without error and every required daemon is healthy."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if self.location_status() == "LOADED" and self.location_error() is None and all(self.daemons().values()):
+                    return
+            except OSError:  # the webserver is still starting
+                pass
+            time.sleep(1)
+        raise TimeoutError(f"not ready after {timeout:.0f}s\n{self.diagnostics()}")
+
     def reload_location(self) -> dict:
         return self.query(
             "mutation($name: String!) { reloadRepositoryLocation(repositoryLocationName: $name) { __typename"

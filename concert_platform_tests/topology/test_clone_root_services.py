@@ -3,7 +3,6 @@ clone's root with nothing exported: one instance, and a backfill from the UI ove
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -27,18 +26,6 @@ def _serve(root, name: str, argv: list[str], port: int | None) -> Service:
     return service
 
 
-def _wait_loaded(ui: DagsterUI, services: list[Service], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if ui.location_status() == "LOADED" and ui.location_error() is None and all(ui.daemons().values()):
-                return
-        except OSError:
-            pass
-        time.sleep(1)
-    raise TimeoutError("\n".join(s.log_tail() for s in services))
-
-
 def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tmp_path):
     root = make_clone_root(tmp_path / "clone")
     home = install_instance(root)  # what `make run` and `make dev` do first
@@ -49,7 +36,7 @@ def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tm
     dev = _serve(root, "dagster_dev", ["dagster", "dev", "-h", "127.0.0.1", "-p", str(port)], port)
     ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: dev.log_tail())
     try:
-        _wait_loaded(ui, [dev])
+        ui.wait_until_ready()
         made_by_make_run = {r["runId"] for r in ui.runs()}
         assert len(made_by_make_run) == 3  # catalog, the seeded days, features: the UI shows them
         backfill = ui.wait_backfill(ui.launch_backfill(SALES, days))
@@ -67,7 +54,7 @@ def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tm
     daemon = _serve(root, "daemon", ["dagster-daemon", "run"], None)
     ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: webserver.log_tail() + daemon.log_tail())
     try:
-        _wait_loaded(ui, [webserver, daemon])
+        ui.wait_until_ready()
         assert made_by_make_run | {r["runId"] for r in backfill["runs"]} <= {r["runId"] for r in ui.runs()}
         empty_day = (datetime.now(UTC).date() - timedelta(days=SEEDED + 5)).isoformat()
         run_id = ui.launch_run("ticket_sales_job", {"dagster/partition": empty_day})
