@@ -142,7 +142,8 @@ def _utc_offsets(market: _Market, d0: int) -> np.ndarray:
 def _offset_text(seconds: np.ndarray) -> pa.Array:
     sign = np.where(seconds < 0, "-", "+")
     hours, minutes = np.abs(seconds) // 3600, np.abs(seconds) % 3600 // 60
-    return pa.array([f"{s}{h:02d}:{m:02d}" for s, h, m in zip(sign, hours, minutes, strict=True)])
+    # Typed: a day with no sales (no show on sale yet) has no offsets, and an untyped empty array is null-typed.
+    return pa.array([f"{s}{h:02d}:{m:02d}" for s, h, m in zip(sign, hours, minutes, strict=True)], pa.string())
 
 
 def _sales_table(market: _Market, day: date, n: int, rng: np.random.Generator) -> pa.Table:

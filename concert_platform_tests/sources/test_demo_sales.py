@@ -229,3 +229,18 @@ def test_seeds_an_s3_landing_zone(s3_bucket, aws_env, catalog):
     with zone.open(zone.reference_path("venue_capacities.csv")) as f:
         assert f.read().startswith(b'"venue_id","capacity","source"')
     assert summary.records > 400
+
+
+def test_days_before_any_show_goes_on_sale_are_seeded_as_empty_files(tmp_path):
+    # `DEMO_DAYS=365 make run`: the year starts before the demo world's first sale.
+    from concert_platform.transforms.ticket_sales import load_sales_partition
+
+    anchor = date(2026, 11, 20)
+    zone = LandingZone(open_location(str(tmp_path)))
+    first = anchor - timedelta(days=365)
+    summary = seed_landing_zone(zone, DemoCatalog(seed=7, anchor=anchor), first, 3, sales_per_day_hint=500, defect_rate=0)
+    assert summary.records == 0 and {f.day for f in zone.sale_files()} == {
+        (first + timedelta(days=i)).isoformat() for i in range(3)
+    }
+    day = load_sales_partition(zone, first.isoformat(), {"C-1"})
+    assert day.valid.num_rows == day.rejects.num_rows == 0 and day.stats["files"] == 3
