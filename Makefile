@@ -79,5 +79,11 @@ test-topology: install
 bench: install
 	$(PY) -m bench.ticket_sales
 
+## bench-orchestration: a run's start-up cost and 30/365-day backfills through the webserver and daemon
+##       (about an hour; `make bench-orchestration BENCH_ARGS=--skip-slow` leaves out the half-hour case)
+.PHONY: bench-orchestration
+bench-orchestration: install
+	$(PY) -m bench.orchestration $(BENCH_ARGS)
+
 clean:
 	rm -rf .concert_data $(DAGSTER_HOME) bench/.data
