@@ -92,11 +92,12 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         days = self._days(context, obj)
         column = self._partition_column(context)
         step = context.step_context
-        for day in days.days:
-            # The day is made inside the call, so nothing holds it once it is published: one day in memory.
-            metadata = self._publish(context, lake, warehouse, days[day], day, {column: date.fromisoformat(day)})
-            # Per day, so the UI tells what each day of a backfill loaded.
-            step.add_asset_metadata(metadata, asset_key=context.asset_key, partition_key=day)
+        with warehouse.session():  # one connection for the run's days, one transaction per day
+            for day in days.days:
+                # The day is made inside the call, so nothing holds it once it is published: one day in memory.
+                metadata = self._publish(context, lake, warehouse, days[day], day, {column: date.fromisoformat(day)})
+                # Per day, so the UI tells what each day of a backfill loaded.
+                step.add_asset_metadata(metadata, asset_key=context.asset_key, partition_key=day)
 
     def load_input(self, context: dg.InputContext):
         name = context.asset_key.path[-1]

@@ -48,15 +48,15 @@ class DuckDBWarehouse(Warehouse):
         quote_ident(schema)  # refuse an unusable schema name now, not at the first load
         self.schema = schema
         self.lock_timeout_s = lock_timeout_s
+        # A memory database lives only as long as a connection to it, so that one is kept for good; a file's
+        # connection is kept only for a session. Each call works on a cursor of it (a connection to the same database).
+        self._shared: duckdb.DuckDBPyConnection | None = None
         if path == MEMORY:
             self.path = MEMORY
-            # A memory database lives only as long as a connection to it, so this one is kept;
-            # each call works on a cursor of it (a connection to the same database).
-            self._memory: duckdb.DuckDBPyConnection | None = duckdb.connect(MEMORY)
+            self._shared = duckdb.connect(MEMORY)
         else:
             self.path = os.path.abspath(path)
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
-            self._memory = None
 
     def describe(self) -> str:
         where = "duckdb:///:memory:" if self.path == MEMORY else f"duckdb:///{self.path}"
@@ -65,8 +65,23 @@ class DuckDBWarehouse(Warehouse):
     # -- connections -------------------------------------------------------
 
     @contextmanager
+    def session(self) -> Iterator[DuckDBWarehouse]:
+        """Hold the file open across loads: opening it and closing it (DuckDB checkpoints then) cost
+        more than a day's DELETE and INSERT. Other processes wait for the file meanwhile, as they do
+        during each load; the embedded instance lets one run at a time write the warehouse anyway."""
+        if self._shared is not None:
+            yield self
+            return
+        self._shared = self._open_file()
+        try:
+            yield self
+        finally:
+            shared, self._shared = self._shared, None
+            shared.close()
+
+    @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._memory.cursor() if self._memory is not None else self._open_file()
+        con = self._shared.cursor() if self._shared is not None else self._open_file()
         try:
             # TIMESTAMPTZ comes back in the session zone; UTC keeps reads independent of the host's zone.
             con.execute("SET SESSION TimeZone = 'UTC'")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -67,6 +68,14 @@ class Warehouse(ABC):
     @abstractmethod
     def load(self, operations: Sequence[Replace]) -> None:
         """Apply all operations in ONE transaction; on any failure roll back so the old rows stay."""
+
+    @contextmanager
+    def session(self) -> Iterator[Warehouse]:
+        """For many loads in a row (the days of a range run): a dialect may hold one connection for them.
+
+        Each ``load`` is still its own transaction. By default nothing is held.
+        """
+        yield self
 
     @abstractmethod
     def read(self, table: str, where: Mapping[str, object] | None = None) -> pa.Table:

@@ -245,8 +245,8 @@ def _hold_lock(path: str, locked, seconds: float) -> None:
     con.close()
 
 
-def _count_in_child(path: str, queue) -> None:
-    queue.put(DuckDBWarehouse(path, "concert", lock_timeout_s=5).count("artists"))
+def _count_in_child(path: str, queue, table: str = "artists") -> None:
+    queue.put(DuckDBWarehouse(path, "concert", lock_timeout_s=5).count(table))
 
 
 @pytest.fixture
@@ -290,3 +290,23 @@ def test_no_connection_is_held_between_calls(wh, spawn):
     child.start()
     assert queue.get(timeout=60) == 3
     child.join(30)
+
+
+def test_a_session_holds_the_file_for_its_loads_each_its_own_transaction(wh, spawn):
+    wh.load([Replace("sales", _sales("2026-10-01"))])
+    with wh.session():
+        wh.load([Replace("sales", _sales("2026-10-02"), _day("2026-10-02"))])
+        with pytest.raises(SliceMismatch):  # a failed day rolls back alone
+            wh.load([Replace("sales", _sales("2026-10-03"), _day("2026-10-02"))])
+        wh.load([Replace("sales", _sales("2026-10-03", n=2), _day("2026-10-03"))])
+        assert wh.count("sales") == 8
+        queue = spawn.Queue()
+        blocked = spawn.Process(target=_count_in_child, args=(wh.path, queue, "sales"))  # another process waits for the file
+        blocked.start()
+        time.sleep(1.0)
+        assert queue.empty()
+    # ...and gets it once the session ends.
+    assert queue.get(timeout=60) == 8
+    blocked.join(30)
+    assert sorted(wh.read("sales")["sale_date"].unique().to_pylist()) == ["2026-10-01", "2026-10-02", "2026-10-03"]
+    assert wh.count("sales", _day("2026-10-02")) == 3 and wh.count("sales", _day("2026-10-03")) == 2
