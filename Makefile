@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 INSTANCE ?= dagster.yaml
 DEMO_DAYS ?= 14
 
-.PHONY: install run dev test test-topology bench seed clean
+.PHONY: install run dev test test-topology test-chaos bench seed clean
 
 # Installs take the exact versions in the lock files (Python 3.11, Linux x86_64), so every machine, CI and
 # the Docker image get the same packages; `make lock` re-resolves them after pyproject.toml changes.
@@ -75,6 +75,11 @@ test: install
 test-topology: install
 	$(PY) -m pytest -m topology
 
+## test-chaos: CLI runs killed inside a publish (DuckDB, PostgreSQL), unreachable warehouse, full and
+##             read-only lake disk (mounts a tmpfs: run as root, as CI does; a few minutes)
+test-chaos: install
+	$(PY) -m pytest -m chaos
+
 ## bench: one 1M-sale day, validate -> lake -> warehouse, against the naive path
 bench: install
 	$(PY) -m bench.ticket_sales
@@ -84,6 +89,18 @@ bench: install
 .PHONY: bench-orchestration
 bench-orchestration: install
 	$(PY) -m bench.orchestration $(BENCH_ARGS)
+
+## bench-warehouse: replace a 1M-sale day in a table holding other days, with its primary key: PostgreSQL
+##       (and its path before binary COPY) beside DuckDB; rows/s, CPU, peak memory (~10 minutes)
+.PHONY: bench-warehouse
+bench-warehouse: install
+	$(PY) -m bench.warehouse_replace $(BENCH_ARGS)
+
+## bench-big-day: one 10M-sale day through `dagster asset materialize` (DuckDB and PostgreSQL), wall time
+##       and peak RSS of the process tree, beside a 1M day (~20 min; writes 2.5 GB of landing files once)
+.PHONY: bench-big-day
+bench-big-day: install
+	$(PY) -m bench.big_day --warehouses duckdb,postgresql --stages $(BENCH_ARGS)
 
 clean:
 	rm -rf .concert_data $(DAGSTER_HOME) bench/.data

@@ -102,7 +102,7 @@ def range_costs(days: int) -> dict:
     landing = seeded_landing()
     partitions = landing.last(days)
     timers = Timers()
-    timers.wrap(sales, "load_sales_partition", "read + validate")
+    timers.wrap(sales, "spool_sales_partition", "read + validate")
     timers.wrap(sales, "model_checks", "checks + day metadata")
     timers.wrap(sales, "model_metadata", "checks + day metadata")
     timers.wrap(sales, "daily_sales", "roll-up")

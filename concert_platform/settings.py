@@ -8,6 +8,13 @@ print as ``**********`` wherever a settings object ends up in a log.
 world. It is the only switch: credentials never choose the mode, so a live
 source without its credentials fails here, when the definitions load, and
 credentials of a demo source are ignored with a warning.
+
+The storage settings are checked here too, from their text alone (no driver,
+no connection; `storage.config_checks`): an unknown warehouse scheme, a bad
+port, a schema name PostgreSQL would refuse or cut, a Redshift without its
+IAM role or an S3 lake. Every problem is reported at once, when the
+definitions load, before any run reads data. ``warehouse_url`` may carry a
+password, so it is left out of the settings' repr.
 """
 
 from __future__ import annotations
@@ -19,6 +26,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from concert_platform.storage.config_checks import endpoint_problems, location_problems, warehouse_problems
 
 SourceMode = Literal["demo", "live"]
 MODES: tuple[str, ...] = ("demo", "live")
@@ -88,7 +97,8 @@ class Settings(BaseSettings):
     )
 
     lake_url: str = Field(".concert_data/lake", validation_alias="CONCERT_LAKE_URL")
-    warehouse_url: str = Field("duckdb:///.concert_data/warehouse.duckdb", validation_alias="CONCERT_WAREHOUSE_URL")
+    # repr=False: the URL may carry a password, and a settings object can end up in a log or a traceback.
+    warehouse_url: str = Field("duckdb:///.concert_data/warehouse.duckdb", validation_alias="CONCERT_WAREHOUSE_URL", repr=False)
     warehouse_schema: str = Field("concert", validation_alias="CONCERT_WAREHOUSE_SCHEMA")
     landing_url: str = Field(".concert_data/landing", validation_alias="CONCERT_LANDING_URL")
     aws_endpoint_url: str | None = Field(None, validation_alias="AWS_ENDPOINT_URL")
@@ -108,6 +118,7 @@ class Settings(BaseSettings):
     ticketmaster_cities: Annotated[list[str], NoDecode] = Field([], validation_alias="CONCERT_TICKETMASTER_CITIES")
     sales_start_date: date = Field(date(2026, 1, 1), validation_alias="CONCERT_SALES_START_DATE")
     max_reject_rate: float = Field(0.05, ge=0, le=1, validation_alias="CONCERT_MAX_REJECT_RATE")
+    landing_settle_seconds: float = Field(60, ge=0, validation_alias="CONCERT_LANDING_SETTLE_SECONDS")
     demo_seed: int = Field(7, validation_alias="CONCERT_DEMO_SEED")
     demo_date: date | None = Field(None, validation_alias="CONCERT_DEMO_DATE")
 
@@ -135,20 +146,46 @@ class Settings(BaseSettings):
         return parse_source_modes(value)
 
     @model_validator(mode="after")
-    def _modes_match_credentials(self):
+    def _configuration_is_usable(self):
+        # Every problem at once, so a deployment is not fixed one error per attempt.
+        problems = [*self._credential_problems(), *self._storage_problems()]
+        if problems:
+            raise ValueError("; ".join(problems))
+        self._warn_of_ignored_credentials()
+        return self
+
+    def _credential_problems(self) -> list[str]:
         missing = [
             variable
             for source in self.live_sources
             for variable, name in SOURCE_CREDENTIALS[source].items()
             if getattr(self, name) is None
         ]
-        if missing:
-            raise ValueError(
-                f"CONCERT_SOURCES runs {', '.join(self.live_sources)} live, but {', '.join(missing)} "
-                f"{'is' if len(missing) == 1 else 'are'} not set: set {'it' if len(missing) == 1 else 'them'}, "
-                "or run those sources on demo data (CONCERT_SOURCES=demo, or one mode per source, "
-                f"e.g. {_MIXED_EXAMPLE})"
-            )
+        if not missing:
+            return []
+        return [
+            f"CONCERT_SOURCES runs {', '.join(self.live_sources)} live, but {', '.join(missing)} "
+            f"{'is' if len(missing) == 1 else 'are'} not set: set {'it' if len(missing) == 1 else 'them'}, "
+            "or run those sources on demo data (CONCERT_SOURCES=demo, or one mode per source, "
+            f"e.g. {_MIXED_EXAMPLE})"
+        ]
+
+    def _storage_problems(self) -> list[str]:
+        # From the text alone, so the definitions refuse to load rather than a run failing at its first write;
+        # whether the places can be reached is asked when a run starts (the resources' probes).
+        return [
+            *warehouse_problems(
+                self.warehouse_url,
+                self.warehouse_schema,
+                redshift_iam_role=self.redshift_iam_role,
+                lake_url=self.lake_url,
+            ),
+            *location_problems("CONCERT_LAKE_URL", self.lake_url),
+            *location_problems("CONCERT_LANDING_URL", self.landing_url),
+            *endpoint_problems(self.aws_endpoint_url),
+        ]
+
+    def _warn_of_ignored_credentials(self) -> None:
         ignored = {
             source: [variable for variable, name in SOURCE_CREDENTIALS[source].items() if getattr(self, name) is not None]
             for source, mode in self.concert_sources.items()
@@ -165,7 +202,6 @@ class Settings(BaseSettings):
                 "is" if len(variables) == 1 else "are",
                 _MIXED_EXAMPLE,
             )
-        return self
 
     @field_validator("ticketmaster_countries", "ticketmaster_cities", mode="before")
     @classmethod

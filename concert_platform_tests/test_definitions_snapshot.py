@@ -40,7 +40,7 @@ def describe(defs: dg.Definitions) -> dict:
         node, assets_def = graph.get(key), defs.resolve_assets_def(key)
         checks = {}
         for check_key in sorted(node.check_keys, key=lambda k: k.name):
-            spec = assets_def.get_spec_for_check_key(check_key)
+            spec = graph.get_check_spec(check_key)
             checks[check_key.name] = {"blocking": spec.blocking, "partitioned": spec.partitions_def is not None}
         assets[key.to_user_string()] = {
             "group": node.group_name,
@@ -60,6 +60,10 @@ def describe(defs: dg.Definitions) -> dict:
         resolved = defs.resolve_job_def(job.name)
         jobs[job.name] = {
             "assets": sorted(k.to_user_string() for k in resolved.asset_layer.executable_asset_keys),
+            # The checks defined apart from their assets (lake_matches_warehouse) that the job runs.
+            "standalone_checks": sorted(
+                f"{k.asset_key.to_user_string()}:{k.name}" for k in resolved.asset_layer.asset_graph.asset_check_keys
+            ),
             "executor": resolved.executor_def.name,
         }
     schedules = {

@@ -41,6 +41,7 @@ def test_install_writes_the_instance_and_records_it_for_the_cli(tmp_path):
         assert queue.pool_config.default_pool_limit == 1 and queue.pool_config.pool_granularity.value == "run"
         assert instance.run_retries_enabled and instance.run_retries_max_retries == 1
         assert instance.run_monitoring_enabled and not instance.telemetry_enabled
+        assert instance.run_monitoring_max_runtime_seconds == 43200  # frees a run that died with its parent
         assert dg.materialize([tiny_sales_day], instance=instance, partition_key="2026-03-14").success
     assert (home / "history" / "runs.db").exists()
 

@@ -15,6 +15,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationTargetMaterializationData
 
+from concert_platform.defs.history import latest_materializations
+
 PRIMARY_KEY = "primary_key_unique"
 REJECT_RATE = "reject_rate_below_threshold"
 SAMPLE = 5
@@ -91,18 +93,13 @@ def day_check_events(
 def _materializations_of_this_run(
     context: dg.AssetExecutionContext, key: dg.AssetKey, days: list[str]
 ) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
-    if not days:
-        return {}
-    records = context.instance.fetch_materializations(
-        dg.AssetRecordsFilter(asset_key=key, asset_partitions=days), limit=len(days)
-    )
-    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
-    for record in records.records:
-        if record.run_id == context.run.run_id and record.partition_key not in found:
-            found[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
-                storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
-            )
-    return found
+    return {
+        day: AssetCheckEvaluationTargetMaterializationData(
+            storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+        )
+        for day, record in latest_materializations(context.instance, key, days).items()
+        if record.run_id == context.run.run_id
+    }
 
 
 def primary_key_check(table: pa.Table, column: str) -> dg.AssetCheckResult:

@@ -1,11 +1,13 @@
 """One IO manager: Parquet to the lake, the same rows to the warehouse.
 
 ``handle_output`` writes the asset's Parquet and replaces exactly that asset in
-the warehouse, together with its rejected records, in one transaction
-(``storage.publish``). A partitioned asset does this day by day: a run over a
+the warehouse, together with its rejected records, as one state: the warehouse's
+transaction records which lake version it holds (``storage.publish``). A partitioned asset does this day by day: a run over a
 range of days (what a backfill launches) publishes each day's slice exactly as
-a one-day run would, holding one day in memory. ``load_input`` reads the
-Parquet back, so a downstream step never waits on (or locks) the warehouse.
+a one-day run would, one day after another. Valid rows too many to hold arrive
+spooled on local disk (`transforms.spool`) and are published as a stream, then
+the spool is deleted. ``load_input`` reads the Parquet back, so a downstream
+step never waits on (or locks) the warehouse.
 """
 
 from __future__ import annotations
@@ -19,12 +21,16 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
-from concert_platform.defs.metadata import table_metadata
+from concert_platform.defs.metadata import PREVIEW_ROWS, table_metadata
 from concert_platform.defs.resources import LakeResource, WarehouseResource
 from concert_platform.storage.lake import Lake
 from concert_platform.storage.publish import publish
 from concert_platform.storage.warehouse import Warehouse
+from concert_platform.transforms.spool import SpooledTable
 from concert_platform.validation import REJECTS_SCHEMA
+
+# A model's valid rows: a table, or a day spooled on local disk that is published as a stream.
+Rows = pa.Table | SpooledTable
 
 # Asset metadata keys: the column holding a daily partition's date, and the
 # columns that identify a row (declared as the warehouse table's primary key).
@@ -39,8 +45,13 @@ WAREHOUSE_POOL = "warehouse"
 class ModelOutput:
     """What a model asset returns: the valid rows and the quarantined ones."""
 
-    valid: pa.Table
+    valid: Rows
     rejects: pa.Table
+
+    def close(self) -> None:
+        """Let go of what the rows hold besides memory (a spool's files): once they are published."""
+        if isinstance(self.valid, SpooledTable):
+            self.valid.close()
 
 
 @dataclass(frozen=True)
@@ -78,6 +89,13 @@ def to_arrow(value: pa.Table | pd.DataFrame) -> pa.Table:
     raise TypeError(f"expected a pyarrow Table, pandas DataFrame or ModelOutput, got {type(value).__name__}")
 
 
+def _rows_metadata(valid: Rows) -> dict:
+    if isinstance(valid, pa.Table):
+        return table_metadata(valid)
+    # The preview needs the first rows only; the count is the spool's.
+    return {**table_metadata(valid.head(PREVIEW_ROWS)), "dagster/row_count": dg.MetadataValue.int(valid.num_rows)}
+
+
 class LakeWarehouseIOManager(dg.ConfigurableIOManager):
     lake: LakeResource
     warehouse: WarehouseResource
@@ -94,14 +112,15 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         step = context.step_context
         with warehouse.session():  # one connection for the run's days, one transaction per day
             for day in days.days:
-                # The day is made inside the call, so nothing holds it once it is published: one day in memory.
+                # The day is made inside the call, so nothing holds it once it is published: one day at a time.
                 metadata = self._publish(context, lake, warehouse, days[day], day, {column: date.fromisoformat(day)})
                 # Per day, so the UI tells what each day of a backfill loaded.
                 step.add_asset_metadata(metadata, asset_key=context.asset_key, partition_key=day)
 
     def load_input(self, context: dg.InputContext):
         name = context.asset_key.path[-1]
-        lake = self.lake.lake()
+        # Reads what the warehouse committed, even where a killed run left the move to the lake undone.
+        lake = self.lake.lake().following(self.warehouse.warehouse().committed_versions)
         wanted = context.dagster_type.typing_type if context.dagster_type is not None else None
         convert = (lambda table: table) if wanted is pa.Table else (lambda table: table.to_pandas())
         if not context.has_asset_partitions:
@@ -117,10 +136,16 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
         name = context.asset_key.path[-1]
         valid, rejects = (obj.valid, obj.rejects.cast(REJECTS_SCHEMA)) if isinstance(obj, ModelOutput) else (to_arrow(obj), None)
         primary_key = tuple((context.definition_metadata or {}).get(PRIMARY_KEY) or ())
-        written = publish(lake, warehouse, name, valid, partition=day, where=where, rejects=rejects, primary_key=primary_key)
+        try:
+            written = publish(lake, warehouse, name, valid, partition=day, where=where, rejects=rejects, primary_key=primary_key)
+            described = _rows_metadata(valid)
+        finally:
+            if isinstance(obj, ModelOutput):
+                obj.close()
         return {
-            **table_metadata(valid),
+            **described,
             "lake_path": dg.MetadataValue.path(written.uri),
+            "lake_version": dg.MetadataValue.text(written.version),
             "warehouse_table": dg.MetadataValue.text(f"{warehouse.schema}.{name}"),
             "dagster/table_name": f"{warehouse.schema}.{name}",
             **({"rejected_rows": dg.MetadataValue.int(rejects.num_rows)} if rejects is not None else {}),

@@ -12,6 +12,7 @@ use them.
 
 from __future__ import annotations
 
+import logging
 import os
 from datetime import UTC, date, datetime
 from typing import ClassVar, Literal
@@ -24,17 +25,31 @@ from concert_platform.sources.demo import DemoCatalog, DemoMusicBrainz, DemoSpot
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 from concert_platform.storage.lake import Lake
-from concert_platform.storage.warehouse import Warehouse, make_warehouse
+from concert_platform.storage.urls import split_url
+from concert_platform.storage.warehouse import Warehouse, WarehouseUnreachable, make_warehouse
+
+log = logging.getLogger(__name__)
 
 
 class LakeResource(dg.ConfigurableResource):
-    """Where asset Parquet lives: a folder or ``s3://bucket/prefix``."""
+    """Where asset Parquet lives: a folder or ``s3://bucket/prefix``.
+
+    A run proves the lake writable when it starts (`setup_for_execution`), before it reads anything.
+    """
 
     url: str
     endpoint_url: str | None = None
 
     def lake(self) -> Lake:
         return Lake(open_location(self.url, self.endpoint_url))
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        from concert_platform.storage.location_probe import LocationUnreachable, probe_location
+
+        try:
+            probe_location(open_location(self.url, self.endpoint_url), "lake (CONCERT_LAKE_URL)")
+        except LocationUnreachable as exc:
+            raise LocationUnreachable(f"{exc} (so the run stops before reading anything)") from None
 
 
 class LandingZoneResource(dg.ConfigurableResource):
@@ -52,12 +67,24 @@ class LandingZoneResource(dg.ConfigurableResource):
 
 
 class WarehouseResource(dg.ConfigurableResource):
+    """The warehouse ``url`` names. ``Settings`` has checked the URL and schema when the definitions loaded;
+    a run reaches the warehouse once when it starts (`setup_for_execution`), so a wrong host or a dead server
+    stops it before any data is read."""
+
     url: str
     schema_name: str = "concert"
     redshift_iam_role: str | None = None
 
     def warehouse(self) -> Warehouse:
         return make_warehouse(self.url, self.schema_name, redshift_iam_role=self.redshift_iam_role)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        try:
+            self.warehouse().probe()
+        except WarehouseUnreachable as exc:
+            raise WarehouseUnreachable(
+                f"the warehouse (CONCERT_WAREHOUSE_URL) cannot be reached, so the run stops before reading anything: {exc}"
+            ) from None
 
 
 class QualityResource(dg.ConfigurableResource):
@@ -146,16 +173,45 @@ class MusicBrainzResource(_SourceResource):
         return LiveMusicBrainz(self.api_url, self.user_agent)
 
 
-def _secret(variable: str, value) -> str | dg.EnvVar | None:
-    """Hand a secret over as an ``EnvVar`` when it came from the environment.
+def _secret(variable: str, value, *, secret: bool = True) -> str | dg.EnvVar | None:
+    """Hand a secret over as an ``EnvVar``, so Dagster shows and stores the variable's name, never its value.
 
-    Dagster then shows the variable's name, not its value, in the UI and
-    in run config; a value from ``.env`` or code is passed as is.
+    A resource's config values are shown in the UI and stored with every run
+    (in the job's snapshot, in the instance's database); an ``EnvVar`` is
+    stored as its name and read in the process that runs. A value ``Settings``
+    read from ``.env`` is put into the environment first, as Dagster's own
+    command-line tools do with ``.env``. A value handed over in code can only be
+    passed as is: that is logged, naming the variable. ``secret=False`` says
+    this value holds nothing secret (a URL without a password) and may be shown.
     """
     if value is None:
         return None
     plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value
-    return dg.EnvVar(variable) if os.environ.get(variable) == plain else plain
+    if variable not in os.environ and _from_env_file(variable) == plain:
+        os.environ[variable] = plain
+    if os.environ.get(variable) == plain:
+        return dg.EnvVar(variable)
+    if secret:
+        log.warning(
+            "%s was handed over in code, not taken from the environment or .env, so Dagster shows its value in the "
+            "resources' config and stores it with every run; set it in the environment to keep it out",
+            variable,
+        )
+    return plain
+
+
+def _has_password(url: str) -> bool:
+    return bool(split_url(url).secrets) if "://" in url else False
+
+
+def _from_env_file(variable: str) -> str | None:
+    """The value ``Settings`` reads for ``variable`` from its ``.env`` file, if it has one."""
+    env_file = Settings.model_config.get("env_file")
+    if not env_file or not isinstance(env_file, (str, os.PathLike)) or not os.path.isfile(env_file):
+        return None
+    from dotenv import dotenv_values  # only when there is a .env to read
+
+    return dotenv_values(env_file).get(variable)
 
 
 def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
@@ -168,16 +224,18 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
 
     lake = LakeResource(url=settings.lake_url, endpoint_url=settings.aws_endpoint_url)
     warehouse = WarehouseResource(
-        url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url),
+        url=_secret("CONCERT_WAREHOUSE_URL", settings.warehouse_url, secret=_has_password(settings.warehouse_url)),
         schema_name=settings.warehouse_schema,
         redshift_iam_role=settings.redshift_iam_role,
     )
     world = {"demo_seed": settings.demo_seed, "demo_date": settings.demo_date.isoformat() if settings.demo_date else None}
     modes = settings.concert_sources
 
-    def live_only(source: str, value):
+    def live_only(source: str, value, secret_variable: str | None = None):
         # A demo source gets no credentials: its config in the UI then shows what it really uses.
-        return value if modes[source] == "live" else None
+        if modes[source] != "live":
+            return None
+        return _secret(secret_variable, value) if secret_variable else value
 
     return {
         "io_manager": LakeWarehouseIOManager(lake=lake, warehouse=warehouse),
@@ -188,7 +246,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
         "ticketmaster": TicketmasterResource(
             mode=modes["ticketmaster"],
             api_url=settings.ticketmaster_api_url,
-            api_key=live_only("ticketmaster", _secret("TICKETMASTER_API_KEY", settings.ticketmaster_api_key)),
+            api_key=live_only("ticketmaster", settings.ticketmaster_api_key, "TICKETMASTER_API_KEY"),
             countries=settings.ticketmaster_countries,
             cities=settings.ticketmaster_cities,
             **world,
@@ -198,7 +256,7 @@ def build_resources(settings: Settings) -> dict[str, dg.ConfigurableResource]:
             api_url=settings.spotify_api_url,
             token_url=settings.spotify_token_url,
             client_id=live_only("spotify", settings.spotify_client_id),
-            client_secret=live_only("spotify", _secret("SPOTIFY_CLIENT_SECRET", settings.spotify_client_secret)),
+            client_secret=live_only("spotify", settings.spotify_client_secret, "SPOTIFY_CLIENT_SECRET"),
             **world,
         ),
         "musicbrainz": MusicBrainzResource(

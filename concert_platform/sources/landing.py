@@ -1,7 +1,8 @@
 """The landing zone: where partners drop ticket-sale files, one folder per sale date.
 
-Layout (an outside contract): ``{root}/ticket_sales/{YYYY-MM-DD}/{name}.jsonl|csv|parquet``,
-plus reference data under ``{root}/reference/``.
+Layout (an outside contract): ``{root}/ticket_sales/{YYYY-MM-DD}/{name}.jsonl|ndjson|json|csv|parquet``,
+the text formats optionally gzipped (``.jsonl.gz``), plus reference data under ``{root}/reference/``.
+Names that mark a file as unfinished (see `is_temporary`) are never listed.
 """
 
 from __future__ import annotations
@@ -19,7 +20,13 @@ from concert_platform.storage.filesystem import Location
 SALES_DIR = "ticket_sales"
 REFERENCE_DIR = "reference"
 VENUE_CAPACITIES = "venue_capacities.csv"
-SALE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl", ".csv": "csv", ".parquet": "parquet"}
+SALE_FORMATS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+# Compressions a sale file's name may end with. Only gzip is read; the others are listed anyway,
+# so the reader refuses them by name instead of a partner's files silently not counting.
+COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".xz": "xz", ".zip": "zip"}
+# Spark/Hadoop and upload tools mark unfinished output like this; such files are never listed.
+TEMPORARY_PREFIXES = ("_", ".")  # _SUCCESS, _temporary/, .part-0000.crc, .~lock
+TEMPORARY_SUFFIXES = (".tmp", ".part")
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -28,10 +35,11 @@ class LandingFile:
     path: str  # inside the location's filesystem
     day: str  # YYYY-MM-DD, the folder's date
     name: str
-    format: str  # jsonl | csv | parquet
+    format: str  # jsonl | json | csv | parquet
     size: int
     modified: str | None  # ISO timestamp or None when the store does not say
     etag: str | None = None  # S3's content hash, when listed through boto3
+    compression: str | None = None  # gzip (read), or another named by its file suffix (refused by the reader)
 
     @property
     def fingerprint(self) -> str:
@@ -61,8 +69,11 @@ class LandingZone:
     def sale_files(self, day: str | None = None) -> list[LandingFile]:
         """Every sale file, or those of one day, sorted by day then name.
 
-        Files in folders that are not dates, hidden files and unknown
-        extensions are ignored: partners upload temporaries and README files.
+        Files in folders that are not dates, in sub-folders of a day, with
+        temporary names (`is_temporary`) or unknown extensions are ignored:
+        partners upload temporaries and README files. Files still being
+        written under their final name are listed: whether to wait for them
+        is the caller's choice (`transforms.landing_state.unsettled`).
         """
         base = self.sales_folder(day) if day else self.location.path(SALES_DIR)
         listed = self._list_s3(base) if self.location.is_s3 else self._list(base, recursive=day is None)
@@ -94,12 +105,12 @@ class LandingZone:
 
     def _landing_file(self, path: str, size: int, modified: str | None, etag: str | None) -> LandingFile | None:
         rel = path[len(self.location.root) :].strip("/").split("/")
-        if len(rel) != 3 or rel[0] != SALES_DIR or not _DAY.match(rel[1]) or rel[2].startswith("."):
+        if len(rel) != 3 or rel[0] != SALES_DIR or not _DAY.match(rel[1]) or is_temporary(rel):
             return None
-        fmt = next((f for ext, f in SALE_FORMATS.items() if rel[2].lower().endswith(ext)), None)
-        if fmt is None or not _is_real_day(rel[1]):
+        kind = sale_file_kind(rel[2])
+        if kind is None or not _is_real_day(rel[1]):
             return None
-        return LandingFile(path, rel[1], rel[2], fmt, size, modified, etag)
+        return LandingFile(path, rel[1], rel[2], kind[0], size, modified, etag, kind[1])
 
     def reference_path(self, name: str) -> str:
         return self.location.path(REFERENCE_DIR, name)
@@ -112,8 +123,26 @@ class LandingZone:
         with self.location.filesystem.open_output_stream(path) as out:
             out.write(data)
 
-    def open(self, path: str):
-        return self.location.filesystem.open_input_stream(path)
+    def open(self, path: str, compression: str | None = "detect"):
+        """A forward-only stream; ``compression`` as pyarrow takes it ("detect": from the name's suffix)."""
+        return self.location.filesystem.open_input_stream(path, compression=compression)
+
+
+def is_temporary(parts: list[str]) -> bool:
+    """Whether a path (its parts below the landing root) names unfinished or bookkeeping output:
+    any part starting with ``_`` or ``.`` (``_temporary/``, ``_SUCCESS``, hidden files), or a
+    name ending in ``.tmp`` or ``.part``."""
+    return any(part.startswith(TEMPORARY_PREFIXES) for part in parts) or parts[-1].lower().endswith(TEMPORARY_SUFFIXES)
+
+
+def sale_file_kind(name: str) -> tuple[str, str | None] | None:
+    """(format, compression) a sale file's name declares, or None when it is not a sale file."""
+    stem, dot, suffix = name.lower().rpartition(".")
+    compression = COMPRESSIONS.get(dot + suffix) if stem else None
+    if compression:
+        stem, dot, suffix = stem.rpartition(".")
+    fmt = SALE_FORMATS.get(dot + suffix) if stem else None
+    return (fmt, compression) if fmt else None
 
 
 def _is_real_day(text: str) -> bool:

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 import os
 import random
+import tempfile
+import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
 
+from concert_platform.storage import commits as commit_sql
+from concert_platform.storage.commits import Commit
 from concert_platform.storage.sql import qualified, quote_ident, where_clause
 from concert_platform.storage.warehouse import (
     MissingTableError,
@@ -24,9 +29,12 @@ from concert_platform.storage.warehouse import (
     SliceCheck,
     Warehouse,
     WarehouseLockTimeout,
+    WarehouseUnreachable,
 )
 
 MEMORY = ":memory:"
+_process_locks: dict[str, threading.Lock] = {}  # database file -> the lock its publishes take in this process
+_memory_lock = threading.Lock()
 _SOURCE = "__concert_load_source"  # names of the Arrow objects registered for a statement
 _EMPTY = "__concert_load_empty"
 _NULL_TYPE = '"NULL"'  # how DuckDB spells the type of a column made from an all-null Arrow column
@@ -56,11 +64,33 @@ class DuckDBWarehouse(Warehouse):
             self._shared = duckdb.connect(MEMORY)
         else:
             self.path = os.path.abspath(path)
-            os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            try:
+                os.makedirs(os.path.dirname(self.path), exist_ok=True)
+            except OSError:
+                pass  # a path that cannot hold the file: `probe` (a run's start) or the first connect says so, naming it
 
     def describe(self) -> str:
         where = "duckdb:///:memory:" if self.path == MEMORY else f"duckdb:///{self.path}"
         return f"{where} (schema {self.schema})"
+
+    def probe(self) -> None:
+        """The file's folder takes new files, and the file, if there, is one this process may read and write.
+
+        The file itself is not opened: another process may hold it for a long load, and waiting for
+        it is the load's business, not the probe's.
+        """
+        if self.path == MEMORY:
+            return
+        folder = os.path.dirname(self.path)
+        try:
+            os.makedirs(folder, exist_ok=True)
+            if os.path.exists(self.path) and not (os.path.isfile(self.path) and os.access(self.path, os.R_OK | os.W_OK)):
+                raise PermissionError("it is not a file this process can read and write")
+            # DuckDB writes a .wal file beside the database: the folder must take new files.
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise WarehouseUnreachable(f"cannot use {self.describe()}: {exc.strerror or exc}") from None
 
     # -- connections -------------------------------------------------------
 
@@ -78,6 +108,13 @@ class DuckDBWarehouse(Warehouse):
         finally:
             shared, self._shared = self._shared, None
             shared.close()
+
+    @contextmanager
+    def partition_lock(self, asset: str, partition: str | None) -> Iterator[None]:
+        """Other processes wait for the file (the session holds it); threads of this one share the file,
+        so they wait here, one publish per database at a time."""
+        with _process_locks.setdefault(self.path, threading.Lock()) if self.path != MEMORY else _memory_lock:
+            yield
 
     @contextmanager
     def _connect(self) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -112,8 +149,12 @@ class DuckDBWarehouse(Warehouse):
 
     # -- loading -----------------------------------------------------------
 
-    def load(self, operations: Sequence[Replace]) -> None:
-        if not operations:
+    def load(
+        self,
+        operations: Sequence[Replace],
+        commits: Sequence[Commit] | Callable[[], Sequence[Commit]] = (),
+    ) -> None:
+        if not operations and not commits:
             return
         with self._connect() as con:
             con.begin()
@@ -121,6 +162,7 @@ class DuckDBWarehouse(Warehouse):
                 con.execute(f"CREATE SCHEMA IF NOT EXISTS {quote_ident(self.schema)}")
                 for operation in operations:
                     self._apply(con, operation)
+                self._record(con, commits() if callable(commits) else commits)
                 con.commit()
             except BaseException:
                 try:
@@ -128,6 +170,33 @@ class DuckDBWarehouse(Warehouse):
                 except duckdb.Error:
                     pass  # a failed COMMIT already ended the transaction; the original error matters
                 raise
+
+    def _record(self, con: duckdb.DuckDBPyConnection, commits: Sequence[Commit]) -> None:
+        if not commits:
+            return
+        con.execute(commit_sql.create_sql(self.schema))
+        delete, insert = commit_sql.record_sql(self.schema, "?")
+        at = datetime.now(UTC)
+        for commit in commits:
+            key, row = commit_sql.record_params(commit, at)
+            con.execute(delete, list(key))
+            con.execute(insert, list(row))
+
+    def committed(self, asset: str) -> dict[str, Commit]:
+        with self._connect() as con:
+            if not self._columns(con, commit_sql.COMMITS_TABLE):
+                return {}
+            rows = con.execute(commit_sql.select_sql(self.schema, "?"), [asset]).fetchall()
+        return commit_sql.commits_from_rows(asset, rows)
+
+    def summaries(
+        self, table: str, columns: Sequence[str], group_by: str | None = None, where: Mapping[str, object] | None = None
+    ) -> dict[str, str]:
+        condition, params = where_clause(where)
+        with self._connect() as con:
+            self._require(con, table)
+            rows = con.execute(commit_sql.summary_sql(self.schema, table, columns, group_by, condition), params).fetchall()
+        return commit_sql.summaries_from_rows(rows, columns)
 
     def _apply(self, con: duckdb.DuckDBPyConnection, op: Replace) -> None:
         table = qualified(self.schema, op.table)

@@ -17,16 +17,19 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg2
 import pyarrow as pa
-from pydantic import SecretStr
 
+from concert_platform.storage import commits as commit_sql
 from concert_platform.storage import redshift_sql as sql
+from concert_platform.storage.commits import Commit
 from concert_platform.storage.sql import pyformat_qualified, quote_ident
-from concert_platform.storage.warehouse import MissingTableError, Replace, Warehouse
+from concert_platform.storage.urls import Secrets, split_url
+from concert_platform.storage.warehouse import MissingTableError, Replace, Warehouse, WarehouseUnreachable
 
 DEFAULT_PORT = 5439
 # lower(): Redshift folds even quoted names to lower case (unless enable_case_sensitive_identifier is on).
@@ -41,26 +44,39 @@ def from_url(url: str, schema: str, iam_role: str | None = None) -> RedshiftWare
     """``redshift://user:password@host:5439/database[?sslmode=require]``; ``iam_role`` is the role COPY
     assumes to read the lake (``CONCERT_REDSHIFT_IAM_ROLE``, handed down from the settings).
 
-    Errors name everything but the password.
+    The password may be typed as is, any character included: the credentials are split off by
+    `storage.urls`'s rule before the rest is parsed. Errors name everything but the password.
     """
-    parts = urlsplit(url)
-    if parts.scheme.split("+", 1)[0].lower() != "redshift" or not parts.hostname:
-        raise ValueError("a Redshift warehouse URL looks like redshift://user:password@host:5439/database")
-    user = unquote(parts.username or "")
-    password = unquote(parts.password) if parts.password is not None else None
+    shape = "a Redshift warehouse URL looks like redshift://user:password@host:5439/database"
+    if "://" not in url or url.partition("://")[0].split("+", 1)[0].lower() != "redshift":
+        raise ValueError(shape)
+    split = split_url(url)
+    try:
+        parts = urlsplit("redshift://" + split.location)
+        port = parts.port or DEFAULT_PORT
+    except ValueError:
+        # Not urllib's message: it quotes the port, which a mistyped URL may have taken from the password.
+        raise ValueError(f"{shape} (its host or port is malformed)") from None
+    if not parts.hostname:
+        raise ValueError(shape)
+    user, password = split.user or "", split.password
     database = unquote(parts.path.lstrip("/")) or "dev"
-    host, port = parts.hostname, parts.port or DEFAULT_PORT
+    host = parts.hostname
     options = dict(parse_qsl(parts.query))  # libpq keywords such as sslmode
+    if password is not None:
+        options.setdefault("password", password)  # as libpq does, a password in the query wins
+    # An unreachable cluster would otherwise hold a run for the operating system's TCP timeout (minutes).
+    options.setdefault("connect_timeout", "10")
 
     def connect() -> Any:
-        return psycopg2.connect(host=host, port=port, user=user, password=password, dbname=database, **options)
+        return psycopg2.connect(host=host, port=port, user=user, dbname=database, **options)
 
     return RedshiftWarehouse(
         connect,
         schema,
         iam_role=iam_role or None,
         location=f"redshift://{user}@{host}:{port}/{database}",
-        secret=password,
+        secret=split.secrets,
     )
 
 
@@ -74,7 +90,7 @@ class RedshiftWarehouse(Warehouse):
         *,
         iam_role: str | None,
         location: str = "redshift",
-        secret: str | None = None,
+        secret: str | Secrets | None = None,
         flavor: sql.Flavor = sql.REDSHIFT,
         layouts: Mapping[str, sql.Layout] = sql.LAYOUTS,
     ) -> None:
@@ -85,7 +101,8 @@ class RedshiftWarehouse(Warehouse):
         self.layouts = layouts
         self._connect_new = connect
         self._location = location
-        self._secret = SecretStr(secret or "")  # only to scrub it from driver errors; prints as ****
+        # Only to scrub them from driver errors; prints as Secrets(***).
+        self._secrets = secret if isinstance(secret, Secrets) else Secrets([secret])
 
     def describe(self) -> str:
         return f"{self._location} (schema {self.schema})"
@@ -96,9 +113,7 @@ class RedshiftWarehouse(Warehouse):
         try:
             con = self._connect_new()
         except Exception as exc:
-            message = str(exc).strip()
-            if self._secret.get_secret_value():
-                message = message.replace(self._secret.get_secret_value(), "***")
+            message = self._secrets.scrub(str(exc).strip())
             failure = ConnectionError(f"cannot connect to {self.describe()}: {message}")
         if failure is not None:
             raise failure  # raised outside the except: no chained driver error that could carry the parameters
@@ -107,10 +122,26 @@ class RedshiftWarehouse(Warehouse):
         finally:
             con.close()
 
+    def probe(self) -> None:
+        failure: WarehouseUnreachable | None = None
+        try:
+            with self._connection() as con, con.cursor() as cur:
+                cur.execute("SELECT 1")
+        except ConnectionError as exc:
+            failure = WarehouseUnreachable(str(exc))
+        except Exception as exc:
+            failure = WarehouseUnreachable(f"{self.describe()}: {self._secrets.scrub(str(exc).strip())}")
+        if failure is not None:
+            raise failure  # outside the except, as in _connection: nothing chained
+
     # -- loading -----------------------------------------------------------
 
-    def load(self, operations: Sequence[Replace]) -> None:
-        if not operations:
+    def load(
+        self,
+        operations: Sequence[Replace],
+        commits: Sequence[Commit] | Callable[[], Sequence[Commit]] = (),
+    ) -> None:
+        if not operations and not commits:
             return
         for op in operations:  # before connecting: a load without its lake file cannot succeed
             sql.require_source(op, self.iam_role)
@@ -129,6 +160,7 @@ class RedshiftWarehouse(Warehouse):
                     )
                     for statement in plan:
                         self._run(cur, statement)
+                    self._record(cur, commits() if callable(commits) else commits)
                 con.commit()
             except BaseException:
                 try:
@@ -136,6 +168,33 @@ class RedshiftWarehouse(Warehouse):
                 except Exception:
                     pass  # the connection is gone or the COMMIT already ended it; the original error matters
                 raise
+
+    def _record(self, cur: Any, commits: Sequence[Commit]) -> None:
+        if not commits:
+            return
+        cur.execute(commit_sql.create_sql(self.schema, pyformat=True))
+        delete, insert = commit_sql.record_sql(self.schema, "%s", pyformat=True)
+        at = datetime.now(UTC)
+        for commit in commits:
+            key, row = commit_sql.record_params(commit, at)
+            cur.execute(delete, key)
+            cur.execute(insert, row)
+
+    def committed(self, asset: str) -> dict[str, Commit]:
+        with self._connection() as con, con.cursor() as cur:
+            if not self._columns(cur, commit_sql.COMMITS_TABLE):
+                return {}
+            cur.execute(commit_sql.select_sql(self.schema, "%s", pyformat=True), (asset,))
+            return commit_sql.commits_from_rows(asset, cur.fetchall())
+
+    def summaries(
+        self, table: str, columns: Sequence[str], group_by: str | None = None, where: Mapping[str, object] | None = None
+    ) -> dict[str, str]:
+        condition, params = sql.where_sql(where)
+        with self._connection() as con, con.cursor() as cur:
+            self._require(cur, table)
+            cur.execute(commit_sql.summary_sql(self.schema, table, columns, group_by, condition, pyformat=True), params)
+            return commit_sql.summaries_from_rows(cur.fetchall(), columns)
 
     def _run(self, cur: Any, statement: sql.Statement) -> None:
         if isinstance(statement, sql.Copy):

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import importlib
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from concert_platform.storage.commits import Commit
 
 ArrowData = pa.Table | pa.RecordBatchReader
 
@@ -27,6 +29,10 @@ class MissingTableError(LookupError):
 
 class WarehouseLockTimeout(TimeoutError):
     """The warehouse stayed locked by someone else for longer than we were willing to wait."""
+
+
+class WarehouseUnreachable(ConnectionError):
+    """`Warehouse.probe` could not reach the warehouse; the message says where (never the password) and why."""
 
 
 class SliceMismatch(ValueError):
@@ -66,8 +72,39 @@ class Warehouse(ABC):
     loads_from_lake: bool = False
 
     @abstractmethod
-    def load(self, operations: Sequence[Replace]) -> None:
-        """Apply all operations in ONE transaction; on any failure roll back so the old rows stay."""
+    def load(
+        self,
+        operations: Sequence[Replace],
+        commits: Sequence[Commit] | Callable[[], Sequence[Commit]] = (),
+    ) -> None:
+        """Apply all operations in ONE transaction; on any failure roll back so the old rows stay.
+
+        ``commits`` are recorded in ``lake_commits`` in the same transaction: which lake file
+        version these rows are. Given as a callable, it is called last inside the transaction
+        (publish waits there for the lake's staged files), and if it raises the load rolls back.
+        """
+
+    @abstractmethod
+    def committed(self, asset: str) -> dict[str, Commit]:
+        """The ``lake_commits`` of a lake asset: partition key ("" if unpartitioned) -> its commit."""
+
+    def committed_versions(self, asset: str) -> dict[str, str]:
+        """Partition key -> the lake version committed: what a lake reader follows (``Lake.following``)."""
+        return {key: commit.version for key, commit in self.committed(asset).items()}
+
+    @abstractmethod
+    def summaries(
+        self, table: str, columns: Sequence[str], group_by: str | None = None, where: Mapping[str, object] | None = None
+    ) -> dict[str, str]:
+        """The fingerprint (`storage.commits`) of the rows of ``table`` matching ``where``, per value of
+        ``group_by`` as text (or under "" without it); slices without rows are absent."""
+
+    @contextmanager
+    def partition_lock(self, asset: str, partition: str | None) -> Iterator[None]:
+        """Held by a publish from its clean-up of the lake to the move of its files, so two runs of one
+        partition cannot interleave their commits and moves. Dialects whose ``session`` already keeps
+        everyone else out (one DuckDB writer per file) need nothing more."""
+        yield
 
     @contextmanager
     def session(self) -> Iterator[Warehouse]:
@@ -92,6 +129,14 @@ class Warehouse(ABC):
     @abstractmethod
     def describe(self) -> str:
         """Where the data lives, for people: never contains credentials."""
+
+    @abstractmethod
+    def probe(self) -> None:
+        """Reach the warehouse once, cheaply, touching no table; raise `WarehouseUnreachable` if it cannot be.
+
+        The warehouse resource calls it when a run starts, so a wrong host, a dead server or an
+        unwritable file stops the run before any data is read, with a message that names where.
+        """
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.describe()}>"
@@ -152,19 +197,28 @@ _DIALECTS: dict[str, str] = {
 }
 
 
+def dialect_of(url: str) -> str:
+    """The scheme of a ``CONCERT_WAREHOUSE_URL`` that picks its dialect (a key of `_DIALECTS`, driver suffix dropped).
+
+    Pure text: the definitions check the setting with it when they load, without importing a driver.
+    The error names only the scheme: the URL may carry a password.
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else ""
+    dialect = scheme.split("+", 1)[0]  # postgresql+psycopg2 style driver suffixes
+    if dialect not in _DIALECTS:
+        raise ValueError(
+            f"unsupported warehouse URL scheme {scheme or '(none)'!r}: expected duckdb:///path.duckdb, "
+            "postgresql://… or redshift://…"
+        )
+    return dialect
+
+
 def make_warehouse(url: str, schema: str, *, redshift_iam_role: str | None = None) -> Warehouse:
     """The warehouse a ``CONCERT_WAREHOUSE_URL`` names, using ``schema`` for its tables.
 
     ``redshift_iam_role`` is the role Redshift's COPY assumes to read the lake.
     Error messages name only the scheme: the URL may carry a password.
     """
-    scheme = url.partition("://")[0].lower() if "://" in url else ""
-    dialect = scheme.split("+", 1)[0]  # postgresql+psycopg2 style driver suffixes
-    module = _DIALECTS.get(dialect)
-    if module is None:
-        raise ValueError(
-            f"unsupported warehouse URL scheme {scheme or '(none)'!r}: expected duckdb:///path.duckdb, "
-            "postgresql://… or redshift://…"
-        )
+    dialect = dialect_of(url)
     options = {"iam_role": redshift_iam_role} if dialect == "redshift" else {}
-    return importlib.import_module(module).from_url(url, schema, **options)
+    return importlib.import_module(_DIALECTS[dialect]).from_url(url, schema, **options)

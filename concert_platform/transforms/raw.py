@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from concert_platform.validation.warehouse_safe import storable_text
+
 RAW_SCHEMA = pa.schema(
     [
         pa.field("source_id", pa.string(), nullable=False),
@@ -31,10 +33,31 @@ def raw_row(
         "source_id": source_id,
         "kind": kind,
         "lookup": lookup,
-        "name": name if name is not None else payload.get("name"),
+        "name": _storable_name(name if name is not None else payload.get("name")),
         "fetched_at": fetched_at or datetime.now(UTC),
-        "payload": json.dumps(payload, sort_keys=True, ensure_ascii=False),
+        "payload": _payload_text(payload),
     }
+
+
+def _payload_text(payload: dict) -> str:
+    """The payload as JSON text every warehouse stores: an API that sends a NUL or a lone surrogate
+    gets them as \\u escapes, which decode back to the same payload."""
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False)
+    if "\x00" in text or not _encodable(text):
+        text = json.dumps(payload, sort_keys=True, ensure_ascii=True)
+    return text
+
+
+def _storable_name(name) -> str | None:
+    return storable_text(name) if isinstance(name, str) else name
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def raw_table(rows: Iterable[dict]) -> pa.Table:

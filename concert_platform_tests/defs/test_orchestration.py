@@ -28,6 +28,7 @@ def defs(tmp_path):
             lake_url=str(tmp_path / "lake"),
             landing_url=str(tmp_path / "landing"),
             warehouse_url=f"duckdb:///{tmp_path}/w.duckdb",
+            landing_settle_seconds=0,  # files written a moment ago count as complete (settling: test_landing_sensor.py)
         )
     )
 

@@ -20,42 +20,13 @@ from concert_platform.defs.build import build_definitions
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 from concert_platform_tests.defs.conftest import demo_settings
+from concert_platform_tests.sales_tables import assert_same_tables, sales_tables
 
 pytestmark = pytest.mark.topology
 
 SALES = ["ticket_sales", "ticket_sales_daily"]
 BACKFILLED = 32
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
-
-
-def sales_tables(warehouse, days: list[str] | None = None) -> dict[str, pa.Table]:
-    """The sales slices of a warehouse in a stable order, without load timestamps (they differ by run)."""
-
-    def on(table: pa.Table, column: str) -> pa.Table:
-        if days is None:
-            return table
-        wanted = pa.array([date.fromisoformat(d) for d in days]) if column == "sale_date" else pa.array(days)
-        return table.filter(pc.is_in(table[column], value_set=wanted))
-
-    rejects = warehouse.read("rejected_records", {"entity": "ticket_sales"}).drop_columns(["rejected_at"])
-    return {
-        "ticket_sales": on(warehouse.read("ticket_sales"), "sale_date")
-        .drop_columns(["created_at", "updated_at"])
-        .sort_by("sale_id"),
-        "ticket_sales_daily": on(warehouse.read("ticket_sales_daily"), "sale_date").sort_by(
-            [(k, "ascending") for k in ("sale_date", "concert_id", "channel", "currency")]
-        ),
-        "rejected_records": on(rejects, "partition_key").sort_by(
-            [(k, "ascending") for k in ("partition_key", "source", "record", "error")]
-        ),
-    }
-
-
-def assert_same_tables(actual: dict[str, pa.Table], expected: dict[str, pa.Table]) -> None:
-    for name, table in expected.items():
-        assert actual[name].schema == table.schema, name  # dtypes included
-        assert actual[name].num_rows == table.num_rows, name
-        assert actual[name].equals(table), name
 
 
 def run_tags(run: dict) -> dict[str, str]:

@@ -1,8 +1,10 @@
 """Ticket sales: daily partitions loaded from the landing zone, and their roll-up.
 
 Both assets handle a run over any range of days (a backfill launches ranges):
-each day is read, validated and published on its own, so a run holds one day
-in memory and replaces each day exactly as a one-day run would.
+each day is read, validated and published on its own, and replaced exactly as a
+one-day run would replace it. A day of ticket_sales is never held whole: its
+valid rows wait in a local spool, its checks and metadata are read from there a
+few columns at a time, and the IO manager publishes it as a stream.
 """
 
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from concert_platform.defs.io_manager import PARTITION_COLUMN, PRIMARY_KEY, WARE
 from concert_platform.defs.resources import LandingZoneResource, QualityResource
 from concert_platform.sources.landing import LandingZone
 from concert_platform.transforms.sales_daily import daily_sales
-from concert_platform.transforms.ticket_sales import load_sales_partition
+from concert_platform.transforms.ticket_sales import spool_sales_partition
 from concert_platform.validation import ValidationResult
 
 # Materialisation metadata key: the digest of the landing files a day was loaded from (the sensor reads it).
@@ -26,7 +28,7 @@ LANDING_DIGEST = "landing_digest"
 
 # A backfill of any length is one run (and so is `dagster asset materialize --partition-range`, which
 # only accepts single_run): one process start-up (Python, Dagster, the code location: seconds) instead
-# of one per day, and since each day is loaded and published on its own, memory stays at one day.
+# of one per day, and since each day is loaded and published on its own, memory does not grow with the range.
 # The price: days of a range load one after another, and a run that fails has to be re-run whole
 # (each day it published before failing is whole and is simply replaced again). bench/README.md
 # has the figures against one day per run.
@@ -43,8 +45,10 @@ class SalesDay:
 
 
 def load_sales_day(zone: LandingZone, day: str, known: pa.Array, quality: QualityResource, log=None) -> SalesDay:
-    """Read, validate and check one day of the landing zone against the ``known`` concert ids."""
-    partition = load_sales_partition(zone, day, known)
+    """Read, validate and check one day of the landing zone against the ``known`` concert ids.
+
+    The day's valid rows stay spooled on local disk until the IO manager has published them."""
+    partition = spool_sales_partition(zone, day, known)
     stats = partition.stats
     if log is not None and stats["unparseable_files"]:
         log.warning(f"{day}: could not parse {', '.join(stats['unparseable_files'])}; the other files loaded")
