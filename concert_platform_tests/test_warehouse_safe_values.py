@@ -42,6 +42,7 @@ from concert_platform.validation.warehouse_safe import (
     unreadable,
     unstorable,
 )
+from concert_platform_tests.sale_records import sale_record
 from concert_platform_tests.warehouse_pair import (
     SALE_COLUMNS,
     publish_day,
@@ -310,18 +311,7 @@ def test_python_records_with_lone_surrogates_or_bad_bytes_are_rejected_not_crash
 
 
 def _sale(i: int, **changes) -> dict:
-    record = {
-        "sale_id": f"S-{i:06d}",
-        "concert_id": "c1",
-        "sold_at": f"{DAY}T10:{i % 60:02d}:05Z",
-        "quantity": 1 + i % 5,
-        "unit_price": "89.50",
-        "currency": "EUR",
-        "channel": "web",
-        "customer_id": f"C-{i}",
-        "section": "Floor A",
-    }
-    return {**record, **changes}
+    return sale_record(i, DAY, **{"sold_at": f"{DAY}T10:{i % 60:02d}:05Z", **changes})
 
 
 def _jsonl(lines: list[bytes]) -> bytes:

@@ -24,7 +24,7 @@ warehouse's is recomputed from its rows by the consistency check.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -105,9 +105,21 @@ def record_sql(schema: str, mark: str, *, pyformat: bool = False) -> tuple[str, 
     )
 
 
-def record_params(commit: Commit, at: datetime) -> tuple[tuple, tuple]:
-    key = (commit.asset, commit.partition)
-    return key, (*key, commit.version, commit.rows, commit.fingerprint, at)
+def record_commits(
+    execute: Callable[[str, Sequence[object]], object],
+    schema: str,
+    commits: Sequence[Commit],
+    *,
+    mark: str,
+    pyformat: bool = False,
+) -> None:
+    """Replace each commit's row through the dialect's ``execute(sql, params)``, inside its load's transaction."""
+    delete, insert = record_sql(schema, mark, pyformat=pyformat)
+    at = datetime.now(UTC)
+    for commit in commits:
+        key = (commit.asset, commit.partition)
+        execute(delete, key)
+        execute(insert, (*key, commit.version, commit.rows, commit.fingerprint, at))
 
 
 def select_sql(schema: str, mark: str, *, pyformat: bool = False) -> str:

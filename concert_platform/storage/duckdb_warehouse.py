@@ -15,7 +15,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import duckdb
 import pyarrow as pa
@@ -175,12 +174,7 @@ class DuckDBWarehouse(Warehouse):
         if not commits:
             return
         con.execute(commit_sql.create_sql(self.schema))
-        delete, insert = commit_sql.record_sql(self.schema, "?")
-        at = datetime.now(UTC)
-        for commit in commits:
-            key, row = commit_sql.record_params(commit, at)
-            con.execute(delete, list(key))
-            con.execute(insert, list(row))
+        commit_sql.record_commits(lambda sql, params: con.execute(sql, list(params)), self.schema, commits, mark="?")
 
     def committed(self, asset: str) -> dict[str, Commit]:
         with self._connect() as con:

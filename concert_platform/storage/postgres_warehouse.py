@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import psycopg
 import pyarrow as pa
@@ -217,12 +216,7 @@ class PostgresWarehouse(Warehouse):
         if not self._columns(cur, commit_sql.COMMITS_TABLE):
             _advisory_lock(cur, "ddl", self.schema, commit_sql.COMMITS_TABLE)
             cur.execute(commit_sql.create_sql(self.schema, pyformat=True), ())
-        delete, insert = commit_sql.record_sql(self.schema, "%s", pyformat=True)
-        at = datetime.now(UTC)
-        for commit in commits:
-            key, row = commit_sql.record_params(commit, at)
-            cur.execute(delete, key)
-            cur.execute(insert, row)
+        commit_sql.record_commits(cur.execute, self.schema, commits, mark="%s", pyformat=True)
 
     def committed(self, asset: str) -> dict[str, Commit]:
         with self._connection() as conn, conn.cursor() as cur:

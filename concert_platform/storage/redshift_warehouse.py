@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -173,12 +172,7 @@ class RedshiftWarehouse(Warehouse):
         if not commits:
             return
         cur.execute(commit_sql.create_sql(self.schema, pyformat=True))
-        delete, insert = commit_sql.record_sql(self.schema, "%s", pyformat=True)
-        at = datetime.now(UTC)
-        for commit in commits:
-            key, row = commit_sql.record_params(commit, at)
-            cur.execute(delete, key)
-            cur.execute(insert, row)
+        commit_sql.record_commits(cur.execute, self.schema, commits, mark="%s", pyformat=True)
 
     def committed(self, asset: str) -> dict[str, Commit]:
         with self._connection() as con, con.cursor() as cur:

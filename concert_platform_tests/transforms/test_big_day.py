@@ -12,6 +12,7 @@ from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 from concert_platform.transforms import spool as spool_module
 from concert_platform.transforms.ticket_sales import load_sales_partition, spool_sales_partition
+from concert_platform_tests.sale_records import sale_record
 
 DAY = "2025-10-03"
 LOADED = datetime(2025, 10, 4, 6, 0, tzinfo=UTC)
@@ -22,17 +23,7 @@ def _write_day(tmp_path, rows: int) -> LandingZone:
     folder.mkdir(parents=True)
     with open(folder / "a.jsonl", "w") as out:
         for i in range(rows):
-            sale = {
-                "sale_id": f"S-{i:07d}",
-                "concert_id": "c1",
-                "sold_at": f"{DAY}T{i % 24:02d}:{i % 60:02d}:05Z",
-                "quantity": 1 + i % 5,
-                "unit_price": "89.50",
-                "currency": "EUR",
-                "channel": "web",
-                "customer_id": f"C-{i}",
-                "section": "Floor A",
-            }
+            sale = sale_record(i, DAY, sale_id=f"S-{i:07d}")
             out.write(json.dumps(sale) + "\n")
         out.write(json.dumps({**sale, "quantity": 2 + i % 5}) + "\n")  # the last sale_id twice, differing
     return LandingZone(open_location(str(tmp_path / "landing")))

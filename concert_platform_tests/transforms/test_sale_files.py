@@ -19,6 +19,7 @@ import concert_platform.transforms.sale_files as sale_files
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 from concert_platform.transforms.ticket_sales import load_sales_partition
+from concert_platform_tests.sale_records import sale_record
 
 DAY = "2025-10-03"
 LOADED = datetime(2025, 10, 4, 6, 0, tzinfo=UTC)
@@ -26,16 +27,8 @@ COLUMNS = ("sale_id", "concert_id", "sold_at", "quantity", "unit_price", "curren
 
 
 def sale(i: int, **changes) -> dict:
-    record = {
-        "sale_id": f"S-{i:06d}",
-        "concert_id": "c1",
-        "sold_at": f"{DAY}T{i % 24:02d}:{i % 60:02d}:05Z",
-        "quantity": 1 + i % 5,
-        "unit_price": "89.50",
-        "currency": "EUR",
-        "channel": "web",
-        "customer_id": f"C-{i}",
-    }
+    """A sale with the COLUMNS only, so its CSV and JSON forms hold the same fields."""
+    record = {k: v for k, v in sale_record(i, DAY).items() if k in COLUMNS}
     return {**record, **changes}
 
 

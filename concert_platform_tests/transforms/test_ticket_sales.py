@@ -19,6 +19,7 @@ from concert_platform.storage.filesystem import open_location
 from concert_platform.transforms.landing_state import files_digest
 from concert_platform.transforms.ticket_sales import SALES_SCHEMA, load_sales_partition
 from concert_platform.validation import REJECTS_SCHEMA, arrow_schema
+from concert_platform_tests.sale_records import sale_record
 
 DAY = "2025-10-03"
 KNOWN = {"c1", "c2"}
@@ -36,18 +37,7 @@ def zone(landing: Path) -> LandingZone:
 
 
 def sale(i: int = 1, **changes) -> dict:
-    record = {
-        "sale_id": f"S-{i:06d}",
-        "concert_id": "c1",
-        "sold_at": f"{DAY}T{i % 24:02d}:{i % 60:02d}:05Z",
-        "quantity": 1 + i % 5,
-        "unit_price": "89.50",
-        "currency": "EUR",
-        "channel": "web",
-        "customer_id": f"C-{i}",
-        "section": "Floor A",
-    }
-    return {**record, **changes}
+    return sale_record(i, DAY, **changes)
 
 
 def put(landing: Path, name: str, content, day: str = DAY) -> Path:
