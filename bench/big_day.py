@@ -146,10 +146,10 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def case(work: Path, zone: Path, rows: int, warehouse: str, package: Path | None = None) -> dict:
+def case(work: Path, zone: Path, rows: int, warehouse: str, package: Path | None = None, attempt: int = 0) -> dict:
     """One timed CLI run; ``package`` replaces the clone's concert_platform (the code before a change)."""
     label = "before" if package is not None else "now"
-    folder = work / f"{warehouse}-{rows}-{label}"
+    folder = work / f"{warehouse}-{rows}-{label}-{attempt}"
     database = None
     if warehouse == "postgresql":
         database, url = _pg_database()
@@ -374,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         type=Path,
         help="a copy of concert_platform/ before a change (e.g. from `git worktree add`): each case runs with it too",
     )
+    parser.add_argument("--repeat", type=int, default=1, help="runs of each case")
     parser.add_argument("--only-stages", action="store_true", help="profile the stages, run no CLI case")
     args = parser.parse_args(argv)
     warehouses = [w.strip() for w in args.warehouses.split(",") if w.strip()]
@@ -392,8 +393,9 @@ def main(argv: list[str] | None = None) -> int:
             packages = [None] if args.before_package is None else [args.before_package, None]
             for warehouse in warehouses:
                 for rows in sizes:
-                    for package in packages:
-                        report["cases"].append(case(work, zones[rows], rows, warehouse, package))
+                    for attempt in range(args.repeat):  # interleaved, so a busy spell of the machine hits both
+                        for package in packages:
+                            report["cases"].append(case(work, zones[rows], rows, warehouse, package, attempt))
             print_cases(report["cases"])
         if args.stages or args.only_stages:
             print(f"\nstages of the {args.rows:,}-sale day, in process ...", flush=True)

@@ -37,6 +37,7 @@ _memory_lock = threading.Lock()
 _SOURCE = "__concert_load_source"  # names of the Arrow objects registered for a statement
 _EMPTY = "__concert_load_empty"
 _NULL_TYPE = '"NULL"'  # how DuckDB spells the type of a column made from an all-null Arrow column
+MEMORY_LIMIT = "512MB"  # of a file database's buffer pool (bench/README.md: a 10M-sale day)
 
 
 def from_url(url: str, schema: str) -> DuckDBWarehouse:
@@ -132,7 +133,7 @@ class DuckDBWarehouse(Warehouse):
         delay = 0.05
         while True:
             try:
-                return duckdb.connect(self.path)
+                return _bounded(duckdb.connect(self.path))
             except duckdb.IOException as exc:
                 if "lock" not in str(exc).lower():
                     raise
@@ -273,6 +274,13 @@ class DuckDBWarehouse(Warehouse):
     def _require(self, con: duckdb.DuckDBPyConnection, table: str) -> None:
         if not self._columns(con, table):
             raise MissingTableError(f"table {table!r} does not exist in {self.describe()}")
+
+
+def _bounded(con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyConnection:
+    # DuckDB's buffer pool may take 80% of the machine by default, and a big day's insert keeps its
+    # table blocks there until the commit; capped, they spill to <file>.tmp instead of growing the run.
+    con.execute(f"SET memory_limit = '{MEMORY_LIMIT}'")
+    return con
 
 
 def _plain_lists(table: pa.Table) -> pa.Table:

@@ -14,14 +14,19 @@ for files about twice the size (about 50 bytes a sale: 480 MB for the 10M-sale d
 
 The folder lives in the system's temporary directory (``TMPDIR``): it should be
 a disk, not a memory filesystem, or the spool is memory again. It is deleted by
-`SpooledTable.close`, or when the last object using it is collected.
+`SpooledTable.close`, or when the last object using it is collected; the folder
+of a process that was killed (SIGKILL, the OOM killer) is deleted by the next
+spool made there once that process is gone and the folder has been left alone
+for `STALE_AFTER_S`.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
+import time
 import weakref
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -33,6 +38,9 @@ import pyarrow.ipc as ipc
 from concert_platform.transforms.key_hashes import take_rows
 
 COMPRESSION = "lz4"
+PREFIX = "concert-spool-"  # then the writing process's id
+STALE_AFTER_S = 6 * 3600  # far longer than any day takes to load and publish
+_OWNER = re.compile(rf"^{PREFIX}(\d+)-")
 
 
 class SpoolError(RuntimeError):
@@ -41,8 +49,44 @@ class SpoolError(RuntimeError):
 
 class _Folder:
     def __init__(self) -> None:
-        self.path = tempfile.mkdtemp(prefix="concert-spool-")
+        sweep_stale(tempfile.gettempdir())
+        self.path = tempfile.mkdtemp(prefix=f"{PREFIX}{os.getpid()}-")
         self.remove = weakref.finalize(self, shutil.rmtree, self.path, ignore_errors=True)
+
+
+def sweep_stale(root: str, now: float | None = None) -> list[str]:
+    """Delete the spools in ``root`` of processes that are gone, untouched for STALE_AFTER_S; returns them."""
+    now = time.time() if now is None else now
+    swept = []
+    try:
+        entries = list(os.scandir(root))
+    except OSError:
+        return swept
+    for entry in entries:
+        owner = _OWNER.match(entry.name)
+        if owner is None or not entry.is_dir(follow_symlinks=False) or _alive(int(owner[1])):
+            continue
+        if now - _last_touched(entry.path) > STALE_AFTER_S:
+            shutil.rmtree(entry.path, ignore_errors=True)
+            swept.append(entry.path)
+    return swept
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process
+    return True
+
+
+def _last_touched(folder: str) -> float:
+    try:
+        return max([os.stat(folder).st_mtime] + [e.stat().st_mtime for e in os.scandir(folder)])
+    except OSError:
+        return time.time()  # changing under us: in use
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,11 @@ def test_publish_refuses_what_it_cannot_read_twice(tmp_path):
     reader = _day(3, 1).to_reader()
     with pytest.raises(TypeError, match="Reopenable"):
         _publish(Lake.from_url(str(tmp_path / "lake")), DuckDBWarehouse(str(tmp_path / "wh.duckdb"), "analytics"), reader)
+
+
+def test_a_duckdb_files_buffer_pool_is_capped(tmp_path):
+    """So a big day's insert spills its blocks to disk instead of growing the run (bench/README.md)."""
+    warehouse = DuckDBWarehouse(str(tmp_path / "wh.duckdb"), "analytics")
+    with warehouse.session(), warehouse._connect() as con:
+        limit = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
+    assert limit == "488.2 MiB"  # 512MB, as DuckDB spells it

@@ -141,3 +141,27 @@ def test_take_rows_picks_positions_across_batches():
     table = pa.table({"k": list(range(10))})
     picked = list(take_rows(table.to_batches(max_chunksize=3), np.array([0, 4, 5, 9])))
     assert [v for b in picked for v in b.column(0).to_pylist()] == [0, 4, 5, 9]
+
+
+def test_the_spool_of_a_killed_process_is_swept_once_stale(tmp_path):
+    import subprocess
+    import sys
+    import time
+
+    from concert_platform.transforms.spool import STALE_AFTER_S, sweep_stale
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = int(gone.stdout)
+    old = time.time() - STALE_AFTER_S - 60
+    folders = {}
+    for name, pid, touched in (("stale", dead, old), ("recent", dead, time.time()), ("live", os.getpid(), old)):
+        folder = tmp_path / f"concert-spool-{pid}-{name}"
+        folder.mkdir()
+        (folder / "part-00000-0.arrow").write_bytes(b"x")
+        os.utime(folder / "part-00000-0.arrow", (touched, touched))
+        os.utime(folder, (touched, touched))
+        folders[name] = folder
+    (tmp_path / "unrelated").mkdir()
+    assert sweep_stale(str(tmp_path)) == [str(folders["stale"])]
+    assert not folders["stale"].exists() and folders["recent"].exists() and folders["live"].exists()
+    assert (tmp_path / "unrelated").exists()
