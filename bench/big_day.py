@@ -14,6 +14,8 @@ timed command is what a user types:
 
     dagster asset materialize -m concert_platform.definitions --select ticket_sales --partition DAY
 
+(``--select ticket_sales,ticket_sales_daily``: the nightly job's two assets.)
+
 Reported: wall time of that command, valid rows per second, and the peak RSS of
 its whole process tree (sampled every 0.1 s; a PostgreSQL server is not part of
 the tree). The baseline in the same run is the same command on a day of
@@ -146,7 +148,9 @@ def _drop_pg_database(name: str) -> None:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def case(work: Path, zone: Path, rows: int, warehouse: str, package: Path | None = None, attempt: int = 0) -> dict:
+def case(
+    work: Path, zone: Path, rows: int, warehouse: str, package: Path | None = None, attempt: int = 0, select: str = "ticket_sales"
+) -> dict:
     """One timed CLI run; ``package`` replaces the clone's concert_platform (the code before a change)."""
     label = "before" if package is not None else "now"
     folder = work / f"{warehouse}-{rows}-{label}-{attempt}"
@@ -162,7 +166,7 @@ def case(work: Path, zone: Path, rows: int, warehouse: str, package: Path | None
             (folder / "concert_platform").symlink_to(package.resolve(), target_is_directory=True)
         run(folder, "dagster", "job", "execute", "-m", MODULE, "-j", "catalog_job", timeout=900)
         print(f"  {warehouse}, {rows:,} sales, {label} (load {_load()}) ...", flush=True)
-        argv = [str(BIN / "dagster"), "asset", "materialize", "-m", MODULE, "--select", "ticket_sales"]
+        argv = [str(BIN / "dagster"), "asset", "materialize", "-m", MODULE, "--select", select]
         argv += ["--partition", DAY.isoformat()]
         log = folder / "materialize.log"
         with open(log, "w") as out:
@@ -375,6 +379,11 @@ def main(argv: list[str] | None = None) -> int:
         help="a copy of concert_platform/ before a change (e.g. from `git worktree add`): each case runs with it too",
     )
     parser.add_argument("--repeat", type=int, default=1, help="runs of each case")
+    parser.add_argument(
+        "--select",
+        default="ticket_sales",
+        help="assets the timed command materialises; ticket_sales,ticket_sales_daily is the nightly job's pair",
+    )
     parser.add_argument("--only-stages", action="store_true", help="profile the stages, run no CLI case")
     args = parser.parse_args(argv)
     warehouses = [w.strip() for w in args.warehouses.split(",") if w.strip()]
@@ -395,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
                 for rows in sizes:
                     for attempt in range(args.repeat):  # interleaved, so a busy spell of the machine hits both
                         for package in packages:
-                            report["cases"].append(case(work, zones[rows], rows, warehouse, package, attempt))
+                            report["cases"].append(case(work, zones[rows], rows, warehouse, package, attempt, args.select))
             print_cases(report["cases"])
         if args.stages or args.only_stages:
             print(f"\nstages of the {args.rows:,}-sale day, in process ...", flush=True)

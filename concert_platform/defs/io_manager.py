@@ -61,6 +61,7 @@ class ByDay:
     ``make(day)`` runs when the IO manager stores that day (or a downstream step
     asks for it), so a run over a year holds one day, not the year, in memory.
     A one-day run is a ``ByDay`` of one day: partitioned assets have one shape.
+    As an input, each day is a ``pa.RecordBatchReader`` over its lake file.
     """
 
     days: tuple[str, ...]
@@ -96,6 +97,14 @@ def _rows_metadata(valid: Rows) -> dict:
     return {**table_metadata(valid.head(PREVIEW_ROWS)), "dagster/row_count": dg.MetadataValue.int(valid.num_rows)}
 
 
+def _day_batches(lake: Lake, name: str, day: str) -> pa.RecordBatchReader:
+    """A day as a stream of Arrow batches, as the lake holds it: a consumer holds a batch, not the day."""
+    try:
+        return lake.open_batches(name, day)
+    except FileNotFoundError:  # the day was never materialised: no rows
+        return pa.table({}).to_reader()
+
+
 class LakeWarehouseIOManager(dg.ConfigurableIOManager):
     lake: LakeResource
     warehouse: WarehouseResource
@@ -127,7 +136,7 @@ class LakeWarehouseIOManager(dg.ConfigurableIOManager):
             return convert(lake.read(name))
         keys = tuple(context.asset_partition_keys)
         if wanted is ByDay:
-            return ByDay(keys, lambda day: lake.read(name, partitions=[day]))  # each day as Arrow, as the lake holds it
+            return ByDay(keys, lambda day: _day_batches(lake, name, day))
         # The lake skips partitions not materialised yet: a feature over "all days" reads the days there are.
         return convert(lake.read(name, partitions=list(keys)))
 

@@ -1,8 +1,10 @@
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from concert_platform.transforms.features import artist_features, concert_demand_features, venue_features
@@ -154,3 +156,26 @@ def test_daily_roll_up():
     }
     assert rolled[1]["tickets"] == 1
     assert daily_sales(sales.slice(0, 0)).schema == DAILY_SALES_SCHEMA
+
+
+def test_a_stream_of_batches_rolls_up_as_the_whole_table_does(monkeypatch):
+    rng = np.random.default_rng(3)
+    n = 5_000
+    sales = pa.table(
+        {
+            "sale_date": pa.array([date(2026, 10, 1)] * n, pa.date32()),
+            "concert_id": pa.array([f"c{i}" for i in rng.integers(0, 40, n)]),
+            "channel": pa.array(["web", "mobile", "partner"]).take(rng.integers(0, 3, n)),
+            "currency": pa.array(["USD", "EUR"]).take(rng.integers(0, 2, n)),
+            "quantity": pa.array(rng.integers(1, 9, n), pa.int64()),
+            "unit_price": pa.array([Decimal(int(c)) / 100 for c in rng.integers(500, 30_000, n)], pa.decimal128(18, 4)),
+            "sale_id": pa.array([f"s{i}" for i in range(n)]),  # a column the roll-up does not read
+        }
+    )
+    whole = daily_sales(sales)
+    # Small batches, and partial groups merged among themselves several times on the way.
+    monkeypatch.setattr("concert_platform.transforms.sales_daily._COMPACT_AT", 200)
+    streamed = daily_sales(pa.RecordBatchReader.from_batches(sales.schema, sales.to_batches(max_chunksize=97)))
+    assert streamed.equals(whole) and streamed.schema == DAILY_SALES_SCHEMA
+    assert pc.sum(streamed["tickets"]).as_py() == pc.sum(sales["quantity"]).as_py()
+    assert daily_sales(pa.table({}).to_reader()).equals(DAILY_SALES_SCHEMA.empty_table())

@@ -112,6 +112,7 @@ def build_sales_assets(partitions: dg.PartitionsDefinition) -> list[dg.AssetsDef
         description="Tickets, orders and revenue per concert, channel and day: what the features read.",
     )
     def ticket_sales_daily(context: dg.AssetExecutionContext, ticket_sales: ByDay) -> ByDay:
+        # Each day's sales arrive as a stream of batches, rolled up as they pass.
         return ByDay.over(context, lambda day: daily_sales(ticket_sales[day]))
 
     return [ticket_sales, ticket_sales_daily]
