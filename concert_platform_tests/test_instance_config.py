@@ -20,7 +20,9 @@ def tiny_sales_day(context: dg.AssetExecutionContext) -> dg.MaterializeResult:
 
 def test_the_embedded_config_needs_no_server_and_no_variable():
     config = yaml.safe_load(EMBEDDED.read_text())
-    assert "storage" not in config and "run_launcher" not in config  # Dagster's defaults: SQLite, runs as processes
+    assert "storage" not in config  # Dagster's default: SQLite
+    # Runs as processes (Dagster's launcher), with their workers' heartbeats watched.
+    assert config["run_launcher"]["class"] == "HeartbeatRunLauncher"
     assert list(instance_config.env_vars(config)) == []
 
 

@@ -12,13 +12,16 @@ use them.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import ClassVar, Literal
 
 import dagster as dg
 
+from concert_platform.run_health.heartbeat import beating
 from concert_platform.settings import Settings
 from concert_platform.sources.base import MusicBrainzClient, SpotifyClient, TicketmasterClient
 from concert_platform.sources.demo import DemoCatalog, DemoMusicBrainz, DemoSpotify, DemoTicketmaster
@@ -77,6 +80,14 @@ class WarehouseResource(dg.ConfigurableResource):
 
     def warehouse(self) -> Warehouse:
         return make_warehouse(self.url, self.schema_name, redshift_iam_role=self.redshift_iam_role)
+
+    @contextlib.contextmanager
+    def yield_for_execution(self, context: dg.InitResourceContext) -> Iterator[WarehouseResource]:
+        # Every step of every job needs the warehouse (the IO manager's or a check's, tested), so this is where
+        # each run worker's heartbeat starts, before the probe, and stops when the run's resources are torn down.
+        run_id = context.run.run_id if context.run else None  # no run: a sensor's or a schedule's resources
+        with beating(context.instance, run_id), super().yield_for_execution(context) as resource:
+            yield resource
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         try:

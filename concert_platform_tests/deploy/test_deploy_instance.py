@@ -23,6 +23,7 @@ from dagster_docker import DockerRunLauncher
 from dagster_postgres import PostgresEventLogStorage, PostgresRunStorage, PostgresScheduleStorage
 from dagster_shared.check import CheckError
 
+from concert_platform.run_health.launcher import HeartbeatRunLauncher
 from concert_platform_tests.deploy.artifacts import (
     COMPOSE,
     COMPOSE_INSTANCE,
@@ -123,7 +124,9 @@ def test_deploy_instance_runs_on_postgres(tmp_path, pg_env):
         assert isinstance(instance.run_storage, PostgresRunStorage)
         assert isinstance(instance.event_log_storage, PostgresEventLogStorage)
         assert isinstance(instance.schedule_storage, PostgresScheduleStorage)
-        assert type(instance.run_launcher) is dg.DefaultRunLauncher
+        # The DefaultRunLauncher, plus a health check from the run workers' heartbeats (concert_platform/run_health)
+        assert type(instance.run_launcher) is HeartbeatRunLauncher and isinstance(instance.run_launcher, dg.DefaultRunLauncher)
+        assert instance.run_launcher.supports_check_run_worker_health and instance.run_launcher.stale_after_seconds == 120
         _assert_deployed_settings(instance)
         result = dg.materialize([tiny_sales_day], instance=instance, partition_key=DAY)
         assert result.success
@@ -149,8 +152,8 @@ def test_deploy_instance_runs_on_postgres(tmp_path, pg_env):
 
 
 def test_default_launcher_cannot_resume_runs(tmp_path):
-    # Why deploy/dagster.yaml leaves max_resume_run_attempts unset: with the DefaultRunLauncher the
-    # instance refuses to load (storage dropped here, so SQLite stands in for PostgreSQL).
+    # Why deploy/dagster.yaml leaves max_resume_run_attempts unset: its launcher, like the DefaultRunLauncher,
+    # cannot resume a run, and the instance refuses to load (storage dropped here, so SQLite stands in for PostgreSQL).
     config = load_yaml(INSTANCE)
     del config["storage"]
     config["run_monitoring"]["max_resume_run_attempts"] = 1

@@ -3,7 +3,8 @@
 Each process is killed with SIGKILL mid-run, as a crash or an OOM kill does it;
 the test then only watches (GraphQL) until the run ends, is retried, and the
 run queued behind it starts. What frees a dead run depends on what died, with
-`deploy/dagster.yaml`'s DefaultRunLauncher (Dagster 1.13):
+`deploy/dagster.yaml`'s HeartbeatRunLauncher (Dagster's DefaultRunLauncher plus
+a health check, `concert_platform/run_health`):
 
 - the run worker alone: the code server, its parent, sees the process gone
   (its orphan check, every half second) and fails the run itself;
@@ -11,10 +12,12 @@ run queued behind it starts. What frees a dead run depends on what died, with
   queue waits for the daemon, and a run it had marked STARTING but never handed
   to the code server is failed by run monitoring after `start_timeout_seconds`;
 - the code server: its run workers die with it, and no process is left that
-  knows. The launcher cannot check a worker's health, so only
-  `max_runtime_seconds` (or the run's `dagster/max_runtime` tag) ends the run.
+  knows. Their heartbeats stop; run monitoring fails the run at its first pass
+  once the last heartbeat is `stale_after_seconds` old (no `dagster/max_runtime`).
 
-A failed run is retried once (`run_retries`) from its failure point.
+A failed run is retried once (`run_retries`) from its failure point. Dagster
+1.13's retry daemon can miss a failure (see `missed_retry`); a test that meets
+it says so in its failure message, apart from a retry that really went wrong.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ import pytest
 import yaml
 from dagster._core.events import DagsterEvent, DagsterEventType
 
+from concert_platform.run_health.heartbeat import last_heartbeat
 from concert_platform.sources.landing import LandingZone
 from concert_platform.storage.filesystem import open_location
 
@@ -45,27 +49,40 @@ pytestmark = pytest.mark.topology
 PARENT_RUN = "dagster/parent_run_id"
 FAILURE_REASON = "dagster/failure_reason"
 MAX_RUNTIME = "dagster/max_runtime"
+WILL_RETRY = "dagster/will_retry"
+AUTO_RETRY_RUN = "dagster/auto_retry_run_id"
 START_TIMEOUT = 30  # seconds; deploy/dagster.yaml has 300
 POLL = 5  # seconds; deploy/dagster.yaml has 60
+STALE_AFTER = 60  # seconds, the least the launcher takes; deploy/dagster.yaml has 120
+# What Dagster 1.13's retry daemon writes on a run it acted on (auto_run_reexecution.py).
+RETRY_DAEMON_SAYS = (
+    "Retrying the run",
+    "Failed to retry run",
+    "Not retrying run",
+    "unable to retry the run",
+    "Could not find run group",
+)
 
 
 @pytest.fixture(scope="module")
 def instance_source(tmp_path_factory) -> Path:
-    """deploy/dagster.yaml with four values changed, everything else as users get it.
+    """deploy/dagster.yaml with five values changed, everything else as users get it.
 
     One run at a time, so a single dead run holding its slot is a queue that does not move
-    (in production it takes eight). Monitoring polls every 5 s instead of 60 and fails a run stuck
-    starting after 30 s instead of 300, and the queue is read every second instead of every 5, so
-    the suite waits seconds where production waits minutes. `max_runtime_seconds` stays 12 hours:
-    the code-server test gives its own run a short `dagster/max_runtime` tag instead, the way a
-    user shortens it for one run.
+    (in production it takes eight). Monitoring polls every 5 s instead of 60, fails a run stuck
+    starting after 30 s instead of 300 and one without a heartbeat for 60 s instead of 120, and the
+    queue is read every second instead of every 5, so the suite waits seconds where production
+    waits minutes. `max_runtime_seconds` stays 12 hours: nothing here waits for it.
     """
     config = yaml.safe_load((ROOT / "deploy" / "dagster.yaml").read_text())
-    queue, monitoring = config["run_coordinator"]["config"], config["run_monitoring"]
+    queue, monitoring, launcher = config["run_coordinator"]["config"], config["run_monitoring"], config["run_launcher"]
     assert {"max_concurrent_runs"} <= queue.keys() and {"poll_interval_seconds", "start_timeout_seconds"} <= monitoring.keys()
-    assert monitoring["enabled"] and config["run_retries"] == {"enabled": True, "max_retries": 1}
+    assert monitoring["enabled"] and monitoring["max_runtime_seconds"] == 43200
+    assert config["run_retries"] == {"enabled": True, "max_retries": 1}
+    assert launcher["class"] == "HeartbeatRunLauncher" and "stale_after_seconds" in launcher["config"]
     queue.update(max_concurrent_runs=1, dequeue_interval_seconds=1)
     monitoring.update(poll_interval_seconds=POLL, start_timeout_seconds=START_TIMEOUT)
+    launcher["config"]["stale_after_seconds"] = STALE_AFTER
     path = tmp_path_factory.mktemp("instance") / "dagster.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False))
     return path
@@ -131,17 +148,42 @@ def worker_pid(topology, run_id: str) -> int:
 
 def retry_of(topology, run_id: str, timeout: float = 120) -> str:
     """The run that run_retries launched for ``run_id``."""
-    tags = run_tags(topology.ui.run(run_id))
-    assert tags.get("dagster/will_retry") == "true", tags  # the policy's decision, taken when the run failed
+    # The failing process writes the status first, then the policy's decision: wait for the decision.
+    tags = wait_until(
+        f"the retry decision on {run_id}", lambda: (t := run_tags(topology.ui.run(run_id))).get(WILL_RETRY) and t, topology, 30
+    )
+    assert tags[WILL_RETRY] == "true", f"the retry policy declined to retry {run_id}: {tags}"
     try:
         runs = wait_until(f"a retry of {run_id}", lambda: topology.ui.runs({PARENT_RUN: run_id}), topology, timeout, every=1)
-    except TimeoutError as error:
-        # Dagster 1.13's retry daemon reads a RUN_FAILURE event, then the run; when the run's status
-        # is not FAILURE yet (the failing process writes the event first), it skips the run for good.
-        raise AssertionError(f"run {run_id} marked will_retry but never retried: {run_tags(topology.ui.run(run_id))}") from error
+    except TimeoutError:
+        raise AssertionError(missed_retry(topology, run_id)) from None
     [retry] = runs
     assert run_tags(retry)["dagster/retry_number"] == "1", retry
     return retry["runId"]
+
+
+def missed_retry(topology, run_id: str) -> str:
+    """Why ``run_id``, marked will_retry, has no retry: Dagster 1.13's race, or a retry that went wrong.
+
+    The retry daemon reads each RUN_FAILURE event once (a cursor over the event log) and retries the
+    run only if the run is FAILURE by then. The failing process stores the event first and the
+    run's status and `dagster/will_retry` after it; a daemon pass between the two sees the run still
+    STARTED and skips it for good, logging nothing (`should_retry`, auto_run_reexecution.py). In
+    PostgreSQL the same happens when the event commits after a later RUN_FAILURE the cursor has
+    passed (dagster-io/dagster#33741). Either way the run keeps will_retry=true with no
+    `dagster/auto_retry_run_id` and no retry event. Whatever the daemon did try leaves an event
+    on the run (RETRY_DAEMON_SAYS).
+    """
+    tags = run_tags(topology.ui.run(run_id))
+    attempts = [m for e in events(topology, run_id) if any(said in (m := e.get("message") or "") for said in RETRY_DAEMON_SAYS)]
+    if AUTO_RETRY_RUN not in tags and not attempts:
+        return (
+            f"UPSTREAM DAGSTER 1.13 RACE, not a fault of this project: run {run_id} failed with {WILL_RETRY}=true but the "
+            "retry daemon never acted on it (no retry, no retry event, no auto_retry_run_id): it read the RUN_FAILURE "
+            "event before the run's status turned FAILURE, or past it (dagster-io/dagster#33741). "
+            f"Re-executing the run from failure is the remedy. Tags: {tags}"
+        )
+    return f"run {run_id} was not retried, and not for Dagster's race: tags {tags}; retry events {attempts}\n{topology.diagnostics()}"
 
 
 def status(topology, run_id: str) -> str:
@@ -221,13 +263,11 @@ def test_a_killed_daemon_loses_no_run_and_the_queue_moves_once_it_is_back(topolo
     assert day_rows(topology, retry, stale_day) > 500
 
 
-def test_a_killed_code_server_leaves_its_run_started_until_its_max_runtime_then_it_is_retried(topology, catalog):
+def test_a_killed_code_server_leaves_a_run_without_heartbeat_which_monitoring_fails_and_is_retried(topology, catalog):
     day, queued_day = topology.days[8], topology.days[9]
     heavy_day(topology, day)
-    max_runtime = 45  # the run's own limit; the instance's is 12 hours
-    run_id = launch_day(topology, day, **{MAX_RUNTIME: str(max_runtime)})
+    run_id = launch_day(topology, day)  # no dagster/max_runtime: the instance's 12 hours apply
     wait_step_started(topology, run_id)
-    started = time.monotonic()
     queued = launch_day(topology, queued_day)
 
     code_server = topology.services["code_server"]
@@ -237,22 +277,17 @@ def test_a_killed_code_server_leaves_its_run_started_until_its_max_runtime_then_
     topology.start_code_server()
     topology.ui.wait_until_ready()
 
-    # The code server that knew the worker is gone and the new one never knew it: monitoring looks
-    # at the run and leaves it STARTED, holding its slot, and the run behind it waits.
-    daemon_log = topology.services["daemon"].log_path
-    seen = len(daemon_log.read_text(errors="replace"))
-    wait_until(
-        "two monitoring passes over the run",
-        lambda: daemon_log.read_text(errors="replace")[seen:].count(f"Checking run {run_id}") >= 2,
-        topology,
-        timeout=6 * POLL,
-    )
-    assert time.monotonic() - started < max_runtime, "too slow to see the run before its max runtime"
-    assert (status(topology, run_id), status(topology, queued)) == ("STARTED", "QUEUED")
+    # The code server that knew the worker is gone and the new one never knew it; the worker's
+    # heartbeats stopped, and the first monitoring pass after the last is STALE_AFTER old fails the run.
+    assert topology.ui.wait_run(run_id, timeout=STALE_AFTER + 4 * POLL + 60) == "FAILURE", topology.diagnostics()
+    assert MAX_RUNTIME not in run_tags(topology.ui.run(run_id))
+    [failure] = [m for e in events(topology, run_id) if "Detected run worker status FAILED" in (m := e.get("message") or "")]
+    assert "no heartbeat from the run worker for" in failure, failure
+    with open_instance(topology) as instance:
+        record = instance.get_run_record_by_id(run_id)
+        # Failed for its stale heartbeat, not before: the heartbeat was at least STALE_AFTER old.
+        assert record.end_time - last_heartbeat(instance, run_id) >= STALE_AFTER
 
-    assert topology.ui.wait_run(run_id, timeout=max_runtime + 4 * POLL + 60) == "FAILURE", topology.diagnostics()
-    assert time.monotonic() - started < max_runtime + 4 * POLL + 30
-    assert any("maximum runtime" in (e.get("message") or "") for e in events(topology, run_id))
     assert topology.ui.wait_run(queued) == "SUCCESS", topology.diagnostics()
     retry = retry_of(topology, run_id)
     assert topology.ui.wait_run(retry, timeout=300) == "SUCCESS", topology.diagnostics()
