@@ -91,7 +91,8 @@ bench-orchestration: install
 	$(PY) -m bench.orchestration $(BENCH_ARGS)
 
 ## bench-warehouse: replace a 1M-sale day in a table holding other days, with its primary key: PostgreSQL
-##       (and its path before binary COPY) beside DuckDB; rows/s, CPU, peak memory (~10 minutes)
+##       (day partitions built aside; beside it the plain-table path and the one before binary COPY) and
+##       DuckDB; rows/s, CPU, peak memory (~8 minutes)
 .PHONY: bench-warehouse
 bench-warehouse: install
 	$(PY) -m bench.warehouse_replace $(BENCH_ARGS)

@@ -13,16 +13,21 @@ in its own process so its peak memory is its own:
 - **new**: the day is not in the table yet (a daily run);
 - **reload**: the day is there and is replaced (a re-run or backfill).
 
-Engines: ``postgres`` (the platform's PostgreSQL warehouse), ``postgres-baseline``
-(its path before binary COPY, kept here: CSV into a staging table, DELETE,
-INSERT ... ORDER BY key), ``duckdb`` (the DuckDB warehouse as the platform
-runs it: its tables declare no key) and ``duckdb-key`` (the same table created
-with the primary key first). PostgreSQL is the server at ``--pg-url``; each
-round gets a database of its own, dropped afterwards. Reported per engine and
-case: the median wall time of the rounds, rows/s, CPU seconds of the loading
-process and of its PostgreSQL backend, and peak RSS of both (the backend's
-counts the shared buffers it touched); the loading process's RSS before the
-replace, the day's Arrow table read, is in brackets.
+Engines: ``postgres`` (the platform's PostgreSQL warehouse: the table is
+partitioned by day, and a day is built aside and swapped in,
+``storage/postgres_partitions.py``), ``postgres-plain`` (the same warehouse on a
+plain table as earlier versions created it, which it still loads with DELETE
+and binary COPY), ``postgres-baseline`` (the path before binary COPY, kept
+here: CSV into a staging table, DELETE, INSERT ... ORDER BY key, on a plain
+table), ``duckdb`` (the DuckDB warehouse as the platform runs it: its tables
+declare no key) and ``duckdb-key`` (the same table created with the primary key
+first). PostgreSQL is the server at ``--pg-url``; each round gets a database of
+its own, dropped afterwards. Reported per engine and case: the median wall
+time of the rounds, rows/s, CPU seconds of the loading process and of its
+PostgreSQL backend, and peak RSS of both (the backend's counts the shared
+buffers it touched); the loading process's RSS before the replace, the day's
+Arrow table read, is in brackets. For ``postgres`` also the stages of that
+round: building the day's table (CREATE, COPY, primary key) and the swap.
 """
 
 from __future__ import annotations
@@ -43,7 +48,7 @@ DAY = date(2026, 11, 10)
 KEY = ("sale_date", "sale_id")
 TABLE = "ticket_sales"
 SCHEMA = "bench"
-ENGINES = ("postgres-baseline", "postgres", "duckdb", "duckdb-key")
+ENGINES = ("postgres-baseline", "postgres-plain", "postgres", "duckdb", "duckdb-key")
 ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
 
@@ -128,6 +133,33 @@ def _baseline_class():
     return BaselinePostgresWarehouse
 
 
+def _staged_class():
+    """The platform's PostgreSQL warehouse, noting how long a day's build and its swap took."""
+    from concert_platform.storage.postgres_warehouse import PostgresWarehouse
+
+    class TimedSwap:
+        def __init__(self, swap, stages: dict[str, float]) -> None:
+            self.swap, self.stages = swap, stages
+
+        def run(self, cur, lock_timeout_s: float) -> None:
+            started = time.perf_counter()
+            self.swap.run(cur, lock_timeout_s)
+            self.stages["swap"] = time.perf_counter() - started
+
+    class StagedPostgresWarehouse(PostgresWarehouse):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            self.stages: dict[str, float] = {}
+
+        def _build_day(self, *args):
+            started = time.perf_counter()
+            swap = super()._build_day(*args)
+            self.stages["build"] = time.perf_counter() - started
+            return TimedSwap(swap, self.stages)
+
+    return StagedPostgresWarehouse
+
+
 def _warehouse(engine: str, where: str, application_name: str = "concert_bench"):
     from concert_platform.storage.duckdb_warehouse import DuckDBWarehouse
     from concert_platform.storage.postgres_warehouse import PostgresWarehouse
@@ -135,7 +167,21 @@ def _warehouse(engine: str, where: str, application_name: str = "concert_bench")
     if engine.startswith("duckdb"):
         return DuckDBWarehouse(where, SCHEMA)
     url = f"{where}?application_name={application_name}"
-    return (_baseline_class() if engine == "postgres-baseline" else PostgresWarehouse)(url, SCHEMA)
+    kind = {"postgres-baseline": _baseline_class, "postgres": _staged_class}.get(engine, lambda: PostgresWarehouse)()
+    return kind(url, SCHEMA)
+
+
+def _create_plain_postgres_table(where: str, schema) -> None:
+    """The table as versions before day partitions created it: plain, with the key."""
+    import psycopg
+
+    from concert_platform.storage.postgres_types import create_table
+    from concert_platform.storage.sql import pyformat_ident, pyformat_qualified
+
+    with psycopg.connect(where) as conn:
+        conn.execute(f"CREATE SCHEMA {pyformat_ident(SCHEMA)}", ())
+        for statement in create_table(pyformat_qualified(SCHEMA, TABLE), {f.name: f.type for f in schema}, KEY):
+            conn.execute(statement, ())
 
 
 def _create_duckdb_table_with_key(path: str, schema) -> None:
@@ -178,12 +224,16 @@ def _settle(engine: str, where: str) -> None:
 
 
 def setup(engine: str, where: str, files: list[str], queue) -> None:
-    """The other days, loaded untimed (through the platform's own path for every PostgreSQL engine)."""
+    """The other days, loaded untimed through the platform's own path (the older PostgreSQL engines into
+    a plain table made first, as earlier versions made it)."""
     import pyarrow.parquet as pq
 
+    from concert_platform.storage.postgres_warehouse import PostgresWarehouse
     from concert_platform.storage.warehouse import Replace
 
-    warehouse = _warehouse("postgres" if engine.startswith("postgres") else engine, where)
+    if engine in ("postgres-baseline", "postgres-plain"):
+        _create_plain_postgres_table(where, pq.read_schema(files[0]))
+    warehouse = PostgresWarehouse(where, SCHEMA) if engine.startswith("postgres") else _warehouse(engine, where)
     for path in files:
         table = pq.read_table(path)
         warehouse.load([Replace(TABLE, table, {"sale_date": table.column("sale_date")[0].as_py()}, KEY)])
@@ -224,6 +274,7 @@ def replace(engine: str, where: str, path: str, queue) -> None:
             "client_mb": _peak_rss_mb(),
             "client_start_mb": start_mb,
             "server_mb": server_peak.peak_mb if backend else None,
+            "stages": dict(getattr(warehouse, "stages", {})),
         }
     )
 
@@ -341,6 +392,9 @@ def _report(results: dict[tuple[str, str], list[dict]], args) -> None:
         )
         rounds = ", ".join(f"{run['seconds']:.2f}" for run in runs)
         print(f"{'':<27}rounds: {rounds} s")
+        if middle["stages"]:
+            stages = ", ".join(f"{name} {seconds:.2f}" for name, seconds in middle["stages"].items())
+            print(f"{'':<27}stages of that round: {stages} s (build: CREATE, COPY, primary key)")
     print(f"load average at the end: {' '.join(f'{x:.1f}' for x in os.getloadavg())} ({os.cpu_count()} CPUs)")
 
 

@@ -13,7 +13,7 @@ import signal
 
 VARIABLE = "CONCERT_FAULT_AT"
 AFTER_STAGE = "after_stage"  # every lake file of the publish is staged; the warehouse has not committed
-IN_TRANSACTION = "in_transaction"  # the warehouse's rows are replaced inside the open transaction
+IN_TRANSACTION = "in_transaction"  # the new rows are loaded in the open transaction; swap and record follow
 AFTER_COMMIT = "after_commit"  # the warehouse committed; the staged lake files are not moved yet
 POINTS = (AFTER_STAGE, IN_TRANSACTION, AFTER_COMMIT)
 

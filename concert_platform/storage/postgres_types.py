@@ -114,12 +114,18 @@ class _Sink(Protocol):
     def write(self, buffer: pa.Buffer) -> None: ...  # psycopg's Copy
 
 
-def create_table(table: str, wanted: dict[str, pa.DataType], primary_key: tuple[str, ...]) -> list[str]:
-    """CREATE TABLE ``table`` (already quoted) with a column per Arrow field, and its primary key."""
+def create_table(
+    table: str, wanted: dict[str, pa.DataType], primary_key: tuple[str, ...], partition_by: str | None = None
+) -> list[str]:
+    """CREATE TABLE ``table`` (already quoted) with a column per Arrow field, and its primary key.
+
+    With ``partition_by`` the table is partitioned by LIST of that column (see `postgres_partitions`).
+    """
     definitions = [f"{pyformat_ident(name)} {pg_type(dtype)}" for name, dtype in wanted.items()]
     if primary_key:
         definitions.append(f"PRIMARY KEY ({', '.join(pyformat_ident(name) for name in primary_key)})")
-    statements = [f"CREATE TABLE {table} ({', '.join(definitions)})"]
+    partitioning = f" PARTITION BY LIST ({pyformat_ident(partition_by)})" if partition_by else ""
+    statements = [f"CREATE TABLE {table} ({', '.join(definitions)}){partitioning}"]
     return statements + [_mark(table, name, True) for name, dtype in wanted.items() if pa.types.is_null(dtype)]
 
 
@@ -131,6 +137,8 @@ def alterations(table: str, existing: dict[str, tuple[str, bool]], wanted: dict[
     come (as DuckDB retypes its "NULL" columns). A full replace also drops
     the columns the data lacks and retypes changed ones, so the table takes
     the data's shape as with DuckDB's CREATE OR REPLACE, yet keeps its grants.
+    On a partitioned table ALTER and TRUNCATE reach every partition; the
+    marks stay on the parent, which is what reads look at.
     """
     statements = [f"ALTER TABLE {table} DROP COLUMN {pyformat_ident(name)}" for name in existing if full and name not in wanted]
     for name, dtype in wanted.items():

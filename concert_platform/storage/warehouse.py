@@ -80,8 +80,10 @@ class Warehouse(ABC):
         """Apply all operations in ONE transaction; on any failure roll back so the old rows stay.
 
         ``commits`` are recorded in ``lake_commits`` in the same transaction: which lake file
-        version these rows are. Given as a callable, it is called last inside the transaction
-        (publish waits there for the lake's staged files), and if it raises the load rolls back.
+        version these rows are. Given as a callable, it is called once the rows are loaded (publish
+        waits there for the lake's staged files); a PostgreSQL day built aside is swapped in right
+        after it, then the record is written and the transaction commits. If it raises, the load
+        rolls back.
         """
 
     @abstractmethod
