@@ -1,0 +1,189 @@
+"""The demand forecaster held to a generated world with known truth.
+
+A model is trained for a cutoff C on the sales before C and the shows played
+before C, then scored on the shows played from C to the world's "today", as of
+days in the horizon buckets on or after C (``demand_world.split``). The world
+and its seed are fixed, so every number here comes out the same on every run;
+each assertion message prints the table it was read from.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import date
+
+import numpy as np
+import pandas as pd
+import pytest
+from pandas.testing import assert_frame_equal
+
+from concert_platform.insights.baselines import AdditivePickup, MultiplicativePickup
+from concert_platform.insights.bounds import QUANTILE_COLUMNS
+from concert_platform.insights.curves import booking_curves, snapshots
+from concert_platform.insights.forecast import CALIBRATION_SHARE, DemandForecaster, calibration_mask
+from concert_platform.insights.horizons import HORIZONS
+from concert_platform.insights.leakage import future_sales_used, targets_after_cutoff
+from concert_platform.insights.metrics import score_by_horizon, wape
+from concert_platform.insights.model_features import FeatureEncoder, with_features
+from concert_platform_tests.insights import world
+
+
+@pytest.fixture(scope="module")
+def forecaster(world_split) -> DemandForecaster:
+    started = time.perf_counter()
+    fitted = DemandForecaster.fit(world_split.train, seed=0)
+    print(f"\nDemandForecaster.fit on {len(world_split.train):,} snapshot rows: {time.perf_counter() - started:.1f} s")
+    return fitted
+
+
+@pytest.fixture(scope="module")
+def backtest(world_split, forecaster) -> pd.DataFrame:
+    """Per model and horizon bucket: the backtest metrics on the held-out shows, and 'all' over every bucket."""
+    test = world_split.test
+    models = [forecaster, AdditivePickup.fit(world_split.train), MultiplicativePickup.fit(world_split.train)]
+    tables = []
+    for model in models:
+        scored = pd.concat([test, model.predict(test)], axis=1)
+        overall = {"model": model.name, "horizon_days": 0, "n": len(scored)}
+        overall["wape"] = wape(scored["final_tickets"], scored["forecast_p50"])
+        tables += [score_by_horizon(scored, model.name), pd.DataFrame([overall])]
+    return pd.concat(tables, ignore_index=True)
+
+
+def _table(backtest: pd.DataFrame) -> str:
+    wide = backtest.pivot(index="horizon_days", columns="model", values="wape").sort_index(ascending=False)
+    coverage = backtest[backtest["model"] == "gbm"].set_index("horizon_days")["coverage_80"]
+    return (
+        "WAPE by horizon (0 = all buckets) and the gbm's 80% coverage:\n" + wide.assign(coverage_80=coverage).round(3).to_string()
+    )
+
+
+def test_training_sees_only_sales_and_shows_before_the_cutoff(demand_world, world_split):
+    assert pd.to_datetime(world_split.daily_before["sale_date"]).max() < pd.Timestamp(world_split.cutoff)
+    # every feature of every row, training and test, counts only sales before its as-of date
+    assert future_sales_used(world_split.train, demand_world.daily).empty
+    assert future_sales_used(world_split.test, demand_world.daily).empty
+    # targets only for shows played before the cutoff; the test shows all played on or after it
+    assert targets_after_cutoff(world_split.train, world_split.cutoff).empty
+    assert world_split.train["final_tickets"].notna().sum() > 100_000
+    assert (pd.to_datetime(world_split.test["local_date"]) >= pd.Timestamp(world_split.cutoff)).all()
+    assert (pd.to_datetime(world_split.test["as_of"]) >= pd.Timestamp(world_split.cutoff)).all()
+
+
+def test_gbm_beats_both_pickups_by_a_fifth_overall_and_is_no_worse_in_any_bucket(backtest):
+    wape_of = backtest.pivot(index="horizon_days", columns="model", values="wape")
+    better_pickup = wape_of[["additive_pickup", "multiplicative_pickup"]].min(axis=1)
+    print("\n" + _table(backtest))
+    assert wape_of.loc[0, "gbm"] <= 0.8 * better_pickup[0], _table(backtest)
+    # Close to the show the gbm keeps little of its correction to the multiplicative pickup (the shrinkage
+    # chosen on calibration shows), so the two can tie there; 5% is room for the calibration shows' chance.
+    assert (wape_of.loc[list(HORIZONS), "gbm"] <= 1.05 * better_pickup[list(HORIZONS)]).all(), _table(backtest)
+
+
+def test_80_percent_intervals_cover_about_80_percent_in_every_bucket(backtest):
+    coverage = backtest[(backtest["model"] == "gbm") & (backtest["horizon_days"] > 0)].set_index("horizon_days")["coverage_80"]
+    assert coverage.between(0.74, 0.86).all(), _table(backtest)
+
+
+def test_p50_is_closer_to_the_truth_than_the_pickups_for_shows_of_unknown_capacity(world_split, forecaster):
+    """The fallback booking model for venues missing from the capacity reference still beats the pickups."""
+    test = world_split.test[world_split.test["capacity"].isna()]
+    assert test["concert_id"].nunique() > 50
+    ours = wape(test["final_tickets"], forecaster.predict(test)["forecast_p50"])
+    pickups = [
+        wape(test["final_tickets"], m.fit(world_split.train).predict(test)["forecast_p50"])
+        for m in (AdditivePickup, MultiplicativePickup)
+    ]
+    assert ours < min(pickups), (ours, pickups)
+
+
+def test_calibration_shows_are_drawn_per_concert_whatever_the_row_order(world_split):
+    rows = world_split.train
+    drawn = pd.Series(calibration_mask(rows, seed=3), index=rows.index)
+    per_concert = drawn.groupby(rows["concert_id"]).agg(["min", "max"])
+    assert (per_concert["min"] == per_concert["max"]).all()  # a show's rows are all on one side
+    assert per_concert["min"].mean() == pytest.approx(CALIBRATION_SHARE, abs=0.005)
+    shuffled = rows.sample(frac=1.0, random_state=1)
+    assert (pd.Series(calibration_mask(shuffled, seed=3), index=shuffled.index).sort_index() == drawn).all()
+    assert not (calibration_mask(rows, seed=4) == drawn.to_numpy()).all()
+
+
+def test_same_data_and_seed_give_the_same_forecasts(small_split):
+    train, test = small_split.train, small_split.test
+    first = DemandForecaster.fit(train, seed=5).predict(test)
+    again = DemandForecaster.fit(train.sample(frac=1.0, random_state=2), seed=5).predict(test)
+    assert_frame_equal(first, again)
+    other_seed = DemandForecaster.fit(train, seed=6).predict(test)
+    assert not first.equals(other_seed)  # the seed draws the calibration shows: it does matter
+
+
+def test_forecasts_stay_within_what_is_possible(small_world, small_split):
+    """Every show as of the cutoff, played, cancelled or up to 130 days out: sold <= p10 <= p50 <= p90 <= capacity."""
+    world = small_world
+    curves = booking_curves(small_split.daily_before, world.concerts)
+    now = snapshots(curves, world.concerts, world.venues, small_split.cutoff)
+    now = with_features(now, world.concerts, world.venues, world.artists)
+    out = DemandForecaster.fit(small_split.train, seed=0).predict(now)
+    _assert_bounded(now, out)
+    assert (now["days_to_show"] > 90).any() and now["capacity"].isna().any() and (now["days_to_show"] < 0).any()
+
+
+def test_scoring_100k_upcoming_shows(demand_world, forecaster):
+    """Prints how long features and forecasts take for 100,000 snapshot rows (the issue asks for 10 s on 2 cores)."""
+    world = demand_world
+    curves = booking_curves(world.daily, world.concerts)
+    now = snapshots(curves, world.concerts, world.venues, world.today)
+    upcoming = now[now["days_to_show"] >= 0]
+    many = upcoming.sample(n=100_000, replace=True, random_state=0).reset_index(drop=True)
+    started = time.perf_counter()
+    featured = with_features(many, world.concerts, world.venues, world.artists)
+    built = time.perf_counter()
+    out = forecaster.predict(featured)
+    done = time.perf_counter()
+    print(f"\nscoring 100,000 rows: features {built - started:.1f} s, forecasts {done - built:.1f} s")
+    _assert_bounded(featured, out)
+
+
+def _assert_bounded(frame: pd.DataFrame, out: pd.DataFrame) -> None:
+    assert list(out.columns) == QUANTILE_COLUMNS and out.index.equals(frame.index)
+    p10, p50, p90 = (out[c].to_numpy() for c in QUANTILE_COLUMNS)
+    sold = frame["tickets_sold_to_date"].to_numpy(dtype="float64")
+    capacity = frame["capacity"].astype("Float64").to_numpy(dtype="float64", na_value=np.inf)
+    assert np.isfinite(out.to_numpy()).all()
+    assert (sold <= p10).all() and (p10 <= p50).all() and (p50 <= p90).all()
+    known = np.isfinite(capacity) & (sold <= capacity)  # an oversold show may pass its listed capacity, never go below sold
+    assert (p90[known] <= capacity[known]).all()
+
+
+def test_features_sit_beside_the_snapshot_columns_and_unseen_values_encode_as_missing():
+    """On the hand-made world (``world``), with prices: C1 and C2 are A1's shows at V1 (Berlin, 100 seats)."""
+    concerts = world.concerts().assign(price_min=[20.0, 40.0, None, 30.0, None, None, None])
+    concerts["price_max"] = concerts["price_min"] * 2
+    artists = pd.DataFrame(
+        {
+            "artist_id": ["A1", "A2"],
+            "popularity": pd.array([60, None], "Int64"),
+            "followers": pd.array([9_999, None], "Int64"),
+            "genres": [["rock", "indie rock"], []],
+            "country": ["DE", "FR"],
+        }
+    )
+    shots = snapshots(booking_curves(world.daily(), concerts), concerts, world.venues(), date(2026, 3, 11))
+    out = with_features(shots, concerts, world.venues(), artists).set_index("concert_id")
+    assert_frame_equal(out[shots.columns.drop("concert_id")], shots.set_index("concert_id"))
+    # V1's listed mid prices are 30 (C1), 60 (C2) and 45 (C4): median 45. A1's usual ratio is the median of
+    # log(30/45) and log(60/45), so C2 is log(60/45) - (log(30/45) + log(60/45)) / 2 = log(2) / 2 above it.
+    assert out.loc["C1", "price_vs_venue"] == pytest.approx(np.log(30 / 45))
+    assert out.loc["C2", "price_vs_act"] == pytest.approx(np.log(2) / 2)
+    assert out.loc["C1", ["popularity", "log_followers", "home_country"]].tolist() == [60.0, 4.0, 1.0]
+    assert out.loc["C1", "primary_genre"] == "rock" and pd.isna(out.loc["C3", "primary_genre"])
+    assert pd.isna(out.loc["C6", "size_bucket"]) and np.isnan(out.loc["C6", "log_capacity"])  # V3's capacity is unknown
+    assert out.loc["C1", "weekday"] == "Tuesday" and out.loc["C1", "city"] == "Berlin"
+
+    encoder = FeatureEncoder.fit(out.loc[["C1", "C2"]])
+    assert "price_spread" in encoder.columns and "popularity" in encoder.columns
+    assert "last_7d_share" in encoder.columns and encoder.vocabularies["city"] == ("Berlin",)
+    matrix = pd.DataFrame(encoder.matrix(out), index=out.index, columns=list(encoder.columns))
+    assert np.isnan(matrix.loc["C3", "city"]) and matrix.loc["C1", "city"] == 0.0  # Paris was never seen
+    alone = FeatureEncoder.fit(out.loc[["C3"]])
+    assert "popularity" not in alone.columns and "primary_genre" not in alone.columns  # nothing to learn from there
