@@ -53,11 +53,12 @@ def booking_curves(daily: pd.DataFrame, concerts: pd.DataFrame) -> pd.DataFrame:
     sales = sales.assign(concert_id=sales["concert_id"].astype(str), sale_date=_day(sales["sale_date"]))
     per_day = sales.groupby(["concert_id", "sale_date"], as_index=False)["tickets"].sum()
     dated = concerts[concerts["local_date"].notna()]
-    shows = pd.DataFrame({"concert_id": dated["concert_id"].astype(str), "show": _day(dated["local_date"])})
+    show = _day(dated["local_date"])
+    shows = pd.DataFrame({"concert_id": dated["concert_id"].astype(str), "show": show, "last": _last_sale_day(dated, show)})
     out = per_day.merge(shows, on="concert_id")  # sales of unknown or undated concerts have no curve
-    out["days_before"] = (out["show"] - out["sale_date"]).dt.days.astype("int64")
     # A sale dated after the show (late settlement, a data error) is no demand for it.
-    out = out[out["days_before"] >= 0].sort_values(["concert_id", "sale_date"], ignore_index=True)
+    out = out[out["sale_date"] <= out["last"]].sort_values(["concert_id", "sale_date"], ignore_index=True)
+    out["days_before"] = (out["show"] - out["sale_date"]).dt.days.clip(lower=0).astype("int64")
     out["tickets"] = out["tickets"].astype("int64")
     out["cum_tickets"] = out.groupby("concert_id")["tickets"].cumsum().astype("int64")
     out["sale_date"] = _dates(out["sale_date"])
@@ -151,6 +152,17 @@ def _cum_before(points: pd.DataFrame, cum: pd.DataFrame, moment: str) -> pd.Data
         direction="backward",
     )
     return joined.set_index("row").sort_index()[["sale_at", "cum"]]
+
+
+def _last_sale_day(concerts: pd.DataFrame, show: pd.Series) -> pd.Series:
+    """The last UTC sale day of each show: its local date, or the UTC date of its start when later.
+
+    Sale days are UTC dates: an evening show in the Americas starts on the next UTC day, and the
+    tickets sold in its last hours are dated then; they count as sold on the show's day."""
+    if "starts_at" not in concerts:
+        return show
+    starts = pd.to_datetime(concerts["starts_at"], utc=True).dt.tz_localize(None).dt.normalize()
+    return show.where(starts.isna() | (starts <= show), starts).astype("datetime64[ns]")
 
 
 def _day(values: pd.Series) -> pd.Series:

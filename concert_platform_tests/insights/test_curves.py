@@ -132,3 +132,17 @@ def test_before_any_sales_day_is_loaded():
     out = snapshots(curves, world.concerts(), world.venues(), date(2026, 3, 11))
     assert (out["tickets_sold_to_date"] == 0).all() and out["last_sale_date"].isna().all()
     assert out["final_tickets"].tolist() == [0, pd.NA, pd.NA, pd.NA, pd.NA, pd.NA]  # C1 was played, to an empty hall
+
+
+def test_an_evening_show_in_the_americas_keeps_its_last_hours_of_sales():
+    # 20:00 in Los Angeles on Mar 10 is 04:00 UTC on Mar 11: sales of the show's last hours are dated Mar 11.
+    concerts = world.concerts()
+    start = pd.Timestamp("2026-03-11T04:00:00Z")
+    concerts["starts_at"] = pd.Series([start if c == "C1" else None for c in concerts["concert_id"]], dtype="datetime64[us, UTC]")
+    daily = pd.concat([world.daily(), world.daily().iloc[:1].assign(sale_date=date(2026, 3, 11), tickets=7)], ignore_index=True)
+    curves = booking_curves(daily, concerts)
+    c1 = curves[curves["concert_id"] == "C1"]
+    assert c1["sale_date"].tolist()[-1] == date(2026, 3, 11) and c1["days_before"].tolist()[-1] == 0
+    assert c1["cum_tickets"].tolist()[-1] == 77
+    # Without the start time the next UTC day is after the show, as before.
+    assert booking_curves(daily, world.concerts()).query("concert_id == 'C1'")["cum_tickets"].tolist()[-1] == 70
