@@ -103,5 +103,12 @@ bench-warehouse: install
 bench-big-day: install
 	$(PY) -m bench.big_day --warehouses duckdb,postgresql --stages $(BENCH_ARGS)
 
+## bench-insights: the insights engine on the 3,000-show demo world (curves, 6-fold backtest, fits, scoring;
+##       target 60 s) and 100k upcoming shows scored (target 10 s), with OMP_NUM_THREADS=1 and 2
+##       (~3 min; a case is stopped after 300 s)
+.PHONY: bench-insights
+bench-insights: install
+	$(PY) -m bench.insights $(BENCH_ARGS)
+
 clean:
 	rm -rf .concert_data $(DAGSTER_HOME) bench/.data
