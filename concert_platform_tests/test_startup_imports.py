@@ -18,6 +18,9 @@ HEAVY = [
     "duckdb",
     "psycopg",
     "psycopg2",
+    "sklearn",  # the insights models: imported inside their assets
+    "matplotlib",
+    "joblib",
     "concert_platform.sources.http",
     "concert_platform.sources.musicbrainz",
     "concert_platform.sources.spotify",

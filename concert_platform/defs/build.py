@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import dagster as dg
 
-from concert_platform.defs.assets import catalog, features, sources
+from concert_platform.defs.assets import catalog, features, insights_models, insights_tables, sources
 from concert_platform.defs.assets.sales import build_sales_assets
 from concert_platform.defs.automation import automation_sensor
 from concert_platform.defs.consistency import build_consistency_checks, consistency_job, consistency_schedule
-from concert_platform.defs.jobs import build_sales_job, build_schedules, catalog_job, features_job
+from concert_platform.defs.jobs import build_sales_job, build_schedules, catalog_job, features_job, insights_job
 from concert_platform.defs.partitions import daily_sales_partitions
 from concert_platform.defs.resources import build_resources
 from concert_platform.defs.sensors import build_landing_sensor
@@ -18,7 +18,7 @@ from concert_platform.settings import Settings
 def build_definitions(settings: Settings) -> dg.Definitions:
     partitions = daily_sales_partitions(settings.sales_start_date)
     assets = [
-        *dg.load_assets_from_modules([sources, catalog, features]),
+        *dg.load_assets_from_modules([sources, catalog, features, insights_models, insights_tables]),
         *build_sales_assets(partitions),
     ]
     consistency = build_consistency_checks(assets)
@@ -27,7 +27,7 @@ def build_definitions(settings: Settings) -> dg.Definitions:
     return dg.Definitions(
         assets=assets,
         asset_checks=consistency,
-        jobs=[catalog_job, features_job, sales_job, check_job],
+        jobs=[catalog_job, features_job, insights_job, sales_job, check_job],
         schedules=[*build_schedules(sales_job), consistency_schedule(check_job)],
         sensors=[build_landing_sensor(sales_job, partitions, settings.landing_settle_seconds), automation_sensor()],
         resources=build_resources(settings),

@@ -21,6 +21,15 @@ catalog_job = dg.define_asset_job(
 features_job = dg.define_asset_job(
     "features_job", selection=dg.AssetSelection.groups("features"), description="Recompute the feature assets only."
 )
+insights_job = dg.define_asset_job(
+    "insights_job",
+    selection=dg.AssetSelection.groups("insights"),
+    description="Train, backtest and gate the forecaster, promote it when it passes, and rebuild the insights "
+    "(forecasts, pace alerts, sell-out watch, market opportunities, the HTML report). A failed promotion gate fails "
+    "forecast_model's step and skips production_model: the run then shows as failed, and the insights still refresh.",
+    # A gate that failed fails again on the same data: a retry would only repeat the backtest.
+    tags={"dagster/retry_on_asset_or_op_failure": "false"},
+)
 
 
 def build_sales_job(without: list[dg.AssetChecksDefinition] = ()):

@@ -81,7 +81,9 @@ def sellout_watch(
     ids = forecasts["concert_id"].astype(str)
     watched = (forecasts["sellout_probability"] >= min_probability) & (forecasts["days_to_show"] >= 0)
     watched &= ~ids.map(status).isin(NOT_PLAYED) & (forecasts["capacity"].astype("Float64") > 0)
-    out = forecasts[watched.fillna(False).to_numpy()].assign(concert_id=ids).reset_index(drop=True)
+    keep = watched.fillna(False).to_numpy()
+    # The ids as an array: assigning a Series to an empty frame would take the Series' rows (every show) instead.
+    out = forecasts[keep].assign(concert_id=ids[keep].to_numpy()).reset_index(drop=True)
     out = out.astype({"capacity": "int64", "tickets_sold": "int64", "days_to_show": "int64"})
     out["days_early"] = _sellout_days(out, MultiplicativePickup.fit(history, min_comparables))
     out["sellout_date"] = [
