@@ -38,7 +38,7 @@ def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tm
     try:
         ui.wait_until_ready()
         made_by_make_run = {r["runId"] for r in ui.runs()}
-        assert len(made_by_make_run) == 3  # catalog, the seeded days, features: the UI shows them
+        assert len(made_by_make_run) == 4  # catalog, the seeded days, features, insights: the UI shows them
         backfill = ui.wait_backfill(ui.launch_backfill(SALES, days))
         assert backfill["status"] in ("COMPLETED_SUCCESS", "COMPLETED"), (backfill, dev.log_tail())
         assert all(r["status"] == "SUCCESS" for r in backfill["runs"])
