@@ -156,17 +156,7 @@ def forecast_backtest(
             )
         table, predictions = result.table, result.predictions
         metadata["cutoffs"] = dg.MetadataValue.json([c.isoformat() for c in cutoffs])
-        sold_out = predictions[
-            (predictions["model"] == s.SELLOUT_CANDIDATE) & (predictions["horizon_days"] == bt.SELLOUT_HORIZON)
-        ]
-        sold_out = sold_out.dropna(subset=["sellout_probability"])
-        charts = [
-            plots.markdown_image(plots.backtest_by_horizon(table, s.CANDIDATE), "WAPE by horizon against the baselines"),
-            plots.markdown_image(
-                plots.calibration_plot(sold_out["censored"].astype(float), sold_out["sellout_probability"]),
-                f"sell-out calibration at {bt.SELLOUT_HORIZON} days out",
-            ),
-        ]
+        charts = [plots.markdown_image(png, alt) for _, png, alt in s.model_charts(table, predictions)]
         metadata["charts"] = dg.MetadataValue.md("\n\n".join(charts))
     metadata["wape_by_horizon"] = dg.MetadataValue.md(wape_markdown(table))
     yield dg.Output(s.typed(table, s.BACKTEST_SCHEMA), output_name="forecast_backtest", metadata=metadata)

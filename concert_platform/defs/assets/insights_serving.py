@@ -277,3 +277,28 @@ def shows_that_matter(forecasts_: pd.DataFrame, count: int = 6) -> pd.DataFrame:
         .head(count)
         .drop(columns=["_p", "_left"])
     )
+
+
+def forecast_fan(booked: pd.DataFrame, top: pd.DataFrame, concerts: pd.DataFrame) -> bytes:
+    """The booking curves and forecast fans of ``top`` (``shows_that_matter``), titled with the shows' names."""
+    from concert_platform.insights import plots
+
+    names = concerts.assign(concert_id=concerts["concert_id"].astype(str)).set_index("concert_id")["name"]
+    return plots.booking_curve_fan(booked, top, {c: str(names.get(c, c)) for c in top["concert_id"]})
+
+
+def model_charts(table: pd.DataFrame, predictions: pd.DataFrame) -> list[tuple[str, bytes, str]]:
+    """(key, PNG, alt text) of how the backtest went: WAPE by horizon against the baselines, and the
+    sell-out candidate's calibration at SELLOUT_HORIZON days out (the gate's horizon)."""
+    from concert_platform.insights import plots
+
+    at = predictions[(predictions["model"] == SELLOUT_CANDIDATE) & (predictions["horizon_days"] == SELLOUT_HORIZON)]
+    at = at.dropna(subset=["sellout_probability"])
+    return [
+        ("backtest_by_horizon", plots.backtest_by_horizon(table, CANDIDATE), "WAPE by horizon against the baselines"),
+        (
+            "calibration",
+            plots.calibration_plot(at["censored"].astype(float), at["sellout_probability"]),
+            f"sell-out calibration at {SELLOUT_HORIZON} days out",
+        ),
+    ]

@@ -72,8 +72,7 @@ def concert_forecasts(
     out = s.forecasts(rows, model, serves.model_version)
     context.log.info(serves.why)
     top = s.shows_that_matter(out, FAN_SHOWS)
-    names = concerts.assign(concert_id=concerts["concert_id"].astype(str)).set_index("concert_id")["name"]
-    fan = plots.booking_curve_fan(booked, top, {c: str(names.get(c, c)) for c in top["concert_id"]})
+    fan = s.forecast_fan(booked, top, concerts)
     return dg.Output(
         out,
         metadata={
@@ -194,8 +193,7 @@ def insights_report(
     lake: LakeResource,
 ) -> dg.Output:
     from concert_platform.defs.assets import insights_serving as s
-    from concert_platform.insights import curves, plots, report
-    from concert_platform.insights.backtest import SELLOUT_HORIZON
+    from concert_platform.insights import curves, report
 
     verdict = s.judge(forecast_backtest, forecast_backtest_predictions)
     serving = str(concert_forecasts["model_version"].iloc[0]) if len(concert_forecasts) else "no forecasts"
@@ -207,33 +205,12 @@ def insights_report(
     )
     top = s.shows_that_matter(concert_forecasts, FAN_SHOWS)
     booked = curves.booking_curves(sales_or_empty(ticket_sales_daily), concerts)
-    names = shows.set_index("concert_id")["name"]
-    charts = [
-        report.Chart(
-            "forecasts",
-            "booking_curve_fan",
-            plots.booking_curve_fan(booked, top, {c: str(names.get(c, c)) for c in top["concert_id"]}),
-            "booking curves and forecast fans",
-        ),
-    ]
+    fan = s.forecast_fan(booked, top, concerts)
+    charts = [report.Chart("forecasts", "booking_curve_fan", fan, "booking curves and forecast fans")]
     if len(forecast_backtest):
-        sold_out = forecast_backtest_predictions[
-            (forecast_backtest_predictions["model"] == s.SELLOUT_CANDIDATE)
-            & (forecast_backtest_predictions["horizon_days"] == SELLOUT_HORIZON)
-        ].dropna(subset=["sellout_probability"])
         charts += [
-            report.Chart(
-                "model",
-                "backtest_by_horizon",
-                plots.backtest_by_horizon(forecast_backtest, s.CANDIDATE),
-                "WAPE by horizon against the baselines",
-            ),
-            report.Chart(
-                "model",
-                "calibration",
-                plots.calibration_plot(sold_out["censored"].astype(float), sold_out["sellout_probability"]),
-                "sell-out calibration at 30 days",
-            ),
+            report.Chart("model", key, png, alt)
+            for key, png, alt in s.model_charts(forecast_backtest, forecast_backtest_predictions)
         ]
     page = report.insights_report(
         forecasts=concert_forecasts,
