@@ -23,7 +23,7 @@ from concert_platform.storage.postgres_types import create_table
 from concert_platform.storage.postgres_warehouse import PostgresWarehouse
 from concert_platform.storage.sql import pyformat_qualified, qualified, quote_ident
 from concert_platform.storage.warehouse import Replace, WarehouseLockTimeout
-from concert_platform_tests.storage.test_postgres_warehouse import _at_once, _sales, _slow
+from concert_platform_tests.storage.test_postgres_warehouse import _at_once, _column_types, _sales, _slow
 
 D1, D2, D3, D4 = (dt.date(2026, 1, day) for day in (1, 2, 3, 4))
 KEY = ("sale_date", "sale_id")
@@ -64,15 +64,6 @@ def _partitions(admin, schema: str, table: str = TABLE) -> dict[str, tuple[int, 
         (qualified(schema, table),),
     ).fetchall()
     return {name: (int(oid), int(node), bound) for name, oid, node, bound in rows}
-
-
-def _columns(admin, schema: str, table: str) -> dict[str, str]:
-    rows = admin.execute(
-        "SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a "
-        "WHERE a.attrelid = %s::regclass AND a.attnum > 0 AND NOT a.attisdropped ORDER BY a.attnum",
-        (qualified(schema, table),),
-    ).fetchall()
-    return dict(rows)
 
 
 # -- what is a day, and its names ------------------------------------------------------------------
@@ -251,7 +242,7 @@ def test_new_columns_reach_the_table_and_every_partition(wh, pg_admin, pg_schema
     wh.load([_load_day(D2, 2)])
     wh.load([_load_day(D3, 1, channel=["web"])])
     for name in [TABLE, *_partitions(pg_admin, pg_schema)]:
-        assert list(_columns(pg_admin, pg_schema, name)) == ["sale_id", "sale_date", "qty", "channel"], name
+        assert list(_column_types(pg_admin, pg_schema, name)) == ["sale_id", "sale_date", "qty", "channel"], name
     assert {row["channel"] for row in _rows(wh, D1)} == {None}
     wh.load([_load_day(D1, 2, channel=["app", "app"])])  # a reload with the column
     wh.load([_load_day(D2, 1)])  # data without it, into the wider table
@@ -266,7 +257,7 @@ def test_new_columns_reach_the_table_and_every_partition(wh, pg_admin, pg_schema
     price = pa.array([decimal.Decimal("9.5")], pa.decimal128(18, 4))
     wh.load([_load_day(D2, 1, price=price)])
     for name in [TABLE, *_partitions(pg_admin, pg_schema)]:
-        assert _columns(pg_admin, pg_schema, name)["price"] == "numeric(18,4)", name
+        assert _column_types(pg_admin, pg_schema, name)["price"] == "numeric(18,4)", name
     assert [row["price"] for row in _rows(wh)] == [None, decimal.Decimal("9.5000"), None]
 
 
