@@ -6,9 +6,9 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 # The instance config installed into $(DAGSTER_HOME): the embedded default (SQLite), or
 # deploy/dagster.yaml for PostgreSQL storage (needs the DAGSTER_PG_* variables).
 INSTANCE ?= dagster.yaml
-DEMO_DAYS ?= 14
+DEMO_DAYS ?= 300
 
-.PHONY: install run dev test test-topology test-chaos bench seed clean
+.PHONY: install run dev test test-topology test-chaos test-demo-world bench seed clean
 
 # Installs take the exact versions in the lock files (Python 3.11, Linux x86_64), so every machine, CI and
 # the Docker image get the same packages; `make lock` re-resolves them after pyproject.toml changes.
@@ -80,6 +80,11 @@ test-topology: install
 test-chaos: install
 	$(PY) -m pytest -m chaos
 
+## test-demo-world: `make run`'s 300-day demo world in a fresh clone's root, the forecaster promoted through its
+##                  gate, then insights_job launched through GraphQL and run by the daemon (several minutes)
+test-demo-world: install
+	$(PY) -m pytest -m demo_world
+
 ## bench: one 1M-sale day, validate -> lake -> warehouse, against the naive path
 bench: install
 	$(PY) -m bench.ticket_sales
@@ -103,7 +108,7 @@ bench-warehouse: install
 bench-big-day: install
 	$(PY) -m bench.big_day --warehouses duckdb,postgresql --stages $(BENCH_ARGS)
 
-## bench-insights: the insights engine on the 3,000-show demo world (curves, 6-fold backtest, fits, scoring;
+## bench-insights: the insights engine on the 5,400-show demo world (curves, 6-fold backtest, fits, scoring;
 ##       target 60 s) and 100k upcoming shows scored (target 10 s), with OMP_NUM_THREADS=1 and 2
 ##       (~3 min; a case is stopped after 300 s)
 .PHONY: bench-insights

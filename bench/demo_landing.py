@@ -68,7 +68,7 @@ def seeded_landing(days: int = YEAR, per_day: int = SALES_PER_DAY) -> SeededLand
             DemoCatalog(seed=DEMO_SEED, anchor=DEMO_DATE),
             start,
             days,
-            sales_per_day_hint=per_day,
+            sales_per_day=per_day,
             seed=DEMO_SEED,
         )
         print(f"  {summary.records:,} records in {len(summary.files)} files, {time.perf_counter() - began:.0f}s", flush=True)

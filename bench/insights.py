@@ -4,7 +4,7 @@
     python -m bench.insights --threads 1 --rows 20000 --repeat 2
 
 The world is ``concert_platform_tests.insights.demand_world.generate_world``:
-the demo catalog's 3,000 shows (``--events``) with their true demand and the
+the demo catalog's 5,400 shows (``--events``) with their true demand and the
 daily sales sampled up to "today" (anchor + 200 days), shaped like
 ``ticket_sales_daily``, ``concerts``, ``venues`` and ``artists``. Generating it
 is timed but not counted: it stands for the warehouse tables an asset reads.
@@ -242,7 +242,7 @@ def print_report(cases: list[dict]) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=3000, help="shows in the generated world (the demo's 3,000)")
+    parser.add_argument("--events", type=int, default=5400, help="shows in the generated world (the demo's 5,400)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--folds", type=int, default=6, help="backtest folds, a week apart (at least 6)")
     parser.add_argument("--rows", type=int, default=100_000, help="upcoming concerts to score")

@@ -21,6 +21,7 @@ from dagster._core.storage.tags import ASSET_PARTITION_RANGE_END_TAG as PARTITIO
 from dagster._core.storage.tags import ASSET_PARTITION_RANGE_START_TAG as PARTITION_RANGE_START
 
 from concert_platform.defs.assets.insights_models import BEATS_BASELINES
+from concert_platform.defs.assets.sources import EventWindow
 from concert_platform.defs.build import build_definitions
 from concert_platform.settings import Settings
 from concert_platform.sources.demo import DemoCatalog
@@ -33,6 +34,9 @@ from concert_platform.storage.warehouse import make_warehouse
 QUIET = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # The insights run fails a step whenever the promotion gate does, by design; its reasons are printed below
 # instead of the traceback, and any other failure still stops `make run` naming the run.
+# Enough history for the insights engine: shows played up to ~9 months back with their whole booking curves
+# (on sale 14-180 days before), so its rolling-origin backtest has 6 folds of finished shows to score.
+DEMO_DAYS = 300
 SILENT = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 
 
@@ -54,13 +58,17 @@ def materialise_all(settings: Settings, days: list[str], instance: dg.DagsterIns
     insights. Returns why the forecaster was not promoted (nothing when it was)."""
     defs = build_definitions(settings)
     sales_range = {PARTITION_RANGE_START: days[0], PARTITION_RANGE_END: days[-1]}
+    # The first fetch reaches back over the seeded days, so the shows those sales are for are in the catalog;
+    # later scheduled fetches keep the default window, and ticketmaster_events_raw keeps the older shows.
+    days_back = max(len(days), EventWindow().days_back)
+    history = {"ops": {"ticketmaster_events_raw": {"config": {"days_back": days_back}}}}
     steps = [
-        ("catalog_job", {}, "catalog"),
+        ("catalog_job", {}, f"catalog, shows from {days_back} days back"),
         ("ticket_sales_job", sales_range, f"{days[0]}..{days[-1]}"),
         ("features_job", {}, ""),
         ("insights_job", {}, ""),
     ]
-    configs = {"insights_job": SILENT}
+    configs = {"catalog_job": {**QUIET, **history}, "insights_job": SILENT}
     not_promoted: tuple[str, ...] = ()
     for job_name, tags, label in steps:
         started = time.monotonic()
@@ -133,7 +141,7 @@ def print_backtest(settings: Settings, not_promoted: tuple[str, ...]) -> None:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=dg.BetaWarning)  # BackfillPolicy is marked beta
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=14, help="days of demo sales to seed, ending yesterday")
+    parser.add_argument("--days", type=int, default=DEMO_DAYS, help="days of demo sales to seed, ending yesterday")
     parser.add_argument("--seed-only", action="store_true", help="only write the landing-zone files")
     args = parser.parse_args(argv)
     settings = Settings()

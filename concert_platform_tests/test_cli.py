@@ -7,6 +7,7 @@ import dagster as dg
 from concert_platform.storage.warehouse import make_warehouse
 
 from .clone_root import install_instance, make_clone_root, run
+from .demo_counts import shows_in_window
 
 CATALOG = "ticketmaster_events_raw,musicbrainz_artists_raw,spotify_artists_raw,artists,venues,concerts"
 SALES = "ticket_sales,ticket_sales_daily"
@@ -33,7 +34,7 @@ def test_materialize_a_day_and_a_range_into_the_instance_make_installed(tmp_path
         assert ranged.tags["dagster/asset_partition_range_start"] == days[0]
     warehouse = make_warehouse(f"duckdb:///{root}/.concert_data/warehouse.duckdb", "concert")
     assert {str(d) for d in warehouse.read("ticket_sales")["sale_date"].unique().to_pylist()} == set(days)
-    assert warehouse.count("concerts") == 3000
+    assert warehouse.count("concerts") == shows_in_window(today)
 
 
 def test_dg_lists_and_checks_the_project_from_the_clone_root(tmp_path):

@@ -21,6 +21,7 @@ from concert_platform.sources.demo import DemoMusicBrainz, DemoSpotify, DemoTick
 from concert_platform.sources.musicbrainz import LiveMusicBrainz
 from concert_platform.sources.spotify import LiveSpotify
 from concert_platform.sources.ticketmaster import LiveTicketmaster
+from concert_platform_tests.defs.conftest import fresh_store
 
 CREDENTIALS = {
     "TICKETMASTER_API_KEY": "tm-key-DO-NOT-LEAK",
@@ -183,10 +184,13 @@ def test_a_live_resource_built_by_hand_without_credentials_refuses_to_build_a_cl
         TicketmasterResource(mode="stub")
 
 
-def test_the_raw_asset_metadata_shows_the_source_mode():
+def test_the_raw_asset_metadata_shows_the_source_mode(tmp_path):
     results = list(
         ticketmaster_events_raw(
-            dg.build_asset_context(), EventWindow(days_back=0, days_ahead=7), TicketmasterResource(mode="demo", **WORLD)
+            dg.build_asset_context(),
+            EventWindow(days_back=0, days_ahead=7),
+            TicketmasterResource(mode="demo", **WORLD),
+            *fresh_store(tmp_path),
         )
     )
     [output] = [r for r in results if isinstance(r, dg.Output)]

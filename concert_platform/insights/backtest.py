@@ -6,20 +6,23 @@ a ``name`` and ``predict(snapshots)``, a frame on the snapshots' index with
 ``sellout_probability``. The baselines are models like any other.
 
 Cutoffs (``fold_cutoffs``): every ``step_days`` (a week) back from the last,
-which is the last sale day L minus 90 days, the far end of the 60-day bucket.
-A show 90 days out at the last cutoff is played on L at the latest, so every
-fold's every bucket holds shows whose final count is in the data; a later
-last cutoff would score its far buckets on the near shows only.
+which is the last sale day L minus 90 days (the far end of the 60-day
+bucket) minus the days of a fold's week after the first. A show 90 days out
+on the last day a fold scores is played on L at the latest, so every fold's
+every bucket holds shows whose final count is in the data; a later last
+cutoff would score its far buckets on the near shows only.
 
 A cutoff C is the start of day C. Fold C trains on the booking curves cut to
-sales before C and on ``training_snapshots(cutoff=C)``: shows played before
-C, as of each of 0..90 days before their show, with their final tickets. It
-is scored on every show played from C to L (not cancelled or postponed), as
-of C itself: what a forecast made on day C would have seen, its target still
-unknown. The show's days to show at C decide its bucket (``horizon_bucket``:
-25 days out scores in the 30-day bucket); shows over 90 days out are not
-scored. Later folds see a show again, nearer, as the daily forecasts do, so
-``n`` counts snapshots, not distinct shows.
+sales before C and on ``training_snapshots(cutoff=C)``: covered shows played
+before C, as of each of 0..90 days before their show, with their final
+tickets. The model fitted then serves a week, as a weekly retrain would: it
+is scored as of each day d from C to the next cutoff (C + ``step_days``),
+on every covered show played from d to L (not cancelled or postponed), with
+what a forecast made on day d would have seen (sales before d), its target
+still unknown. The show's days to show at d decide its bucket
+(``horizon_bucket``: 25 days out scores in the 30-day bucket); shows over 90
+days out are not scored. A show is scored again on later days, nearer, as
+the daily forecasts do, so ``n`` counts snapshots, not distinct shows.
 
 ``features`` (say ``model_features.with_features`` over the catalog) adds
 columns to the training and scored snapshots alike. Then the guard: before any
@@ -51,7 +54,7 @@ from concert_platform.insights.baselines import (
     PickupSellout,
 )
 from concert_platform.insights.bounds import QUANTILE_COLUMNS
-from concert_platform.insights.curves import NOT_PLAYED, snapshots, training_snapshots
+from concert_platform.insights.curves import NOT_PLAYED, booking_curves, covered_shows, snapshots, training_snapshots
 from concert_platform.insights.horizons import MAX_DAYS_OUT
 from concert_platform.insights.leakage import future_sales_used, targets_after_cutoff
 from concert_platform.insights.metrics import BACKTEST_COLUMNS, auc, brier, expected_calibration_error, score, score_by_horizon
@@ -92,7 +95,7 @@ class LeakageError(ValueError):
 class Fold:
     cutoff: date
     train: pd.DataFrame  # training_snapshots for the cutoff: what every model's fit receives
-    test: pd.DataFrame  # the scored shows as of the cutoff, targets unknown: what predict receives
+    test: pd.DataFrame  # the scored shows as of each day of the fold's week, targets unknown: what predict receives
     truth: pd.DataFrame  # final_tickets and censored of the test shows, on test's index
 
 
@@ -119,14 +122,19 @@ def last_sale_day(daily: pd.DataFrame) -> date:
 
 
 def fold_cutoffs(daily: pd.DataFrame, concerts: pd.DataFrame, folds: int = MIN_FOLDS, step_days: int = STEP_DAYS) -> list[date]:
-    """``folds`` cutoffs ``step_days`` apart, the last at the last sale day minus 90 days, oldest first."""
-    last = last_sale_day(daily) - timedelta(days=MAX_DAYS_OUT)
+    """``folds`` cutoffs ``step_days`` apart, oldest first, the last one so that its week's last scored day is
+    90 days before the last sale day.
+
+    ValueError when no covered show was played before the first: its fold would have nothing to learn from."""
+    last = last_sale_day(daily) - timedelta(days=MAX_DAYS_OUT + step_days - 1)
     cutoffs = [last - timedelta(days=step_days * k) for k in reversed(range(folds))]
-    played = concerts.loc[~concerts["status"].isin(NOT_PLAYED), "local_date"].dropna()
+    covered = concerts["concert_id"].astype(str).isin(covered_shows(booking_curves(daily, concerts), concerts))
+    played = concerts.loc[~concerts["status"].isin(NOT_PLAYED) & covered, "local_date"].dropna()
     if not (pd.to_datetime(played) < pd.Timestamp(cutoffs[0])).any():
         raise ValueError(
             f"too little history for {folds} folds every {step_days} days up to {last}: "
-            f"no show was played before the first cutoff {cutoffs[0]}"
+            f"no show was played before the first cutoff {cutoffs[0]} with all its sales loaded "
+            f"(the sales start on {pd.to_datetime(daily['sale_date']).min().date()})"
         )
     return cutoffs
 
@@ -151,17 +159,22 @@ def make_folds(
     venues: pd.DataFrame,
     cutoffs: Sequence[date],
     features: Features | None = None,
+    step_days: int = STEP_DAYS,
 ) -> Iterator[Fold]:
-    """Each cutoff's fold, guarded. ``curves`` are booking_curves of ``daily``; the guard recounts from ``daily``."""
+    """Each cutoff's fold, guarded: trained as of the cutoff, scored as of each day of its week.
+
+    ``curves`` are booking_curves of ``daily``; the guard recounts from ``daily``."""
     end = last_sale_day(daily) + timedelta(days=1)
     truth = snapshots(curves, concerts, venues, end).set_index("concert_id")[["final_tickets", "censored"]]
+    covered = covered_shows(curves, concerts)
     sale_day = pd.to_datetime(curves["sale_date"])
     for cutoff in cutoffs:
-        seen = curves[sale_day < pd.Timestamp(cutoff)]
-        train = training_snapshots(seen, concerts, venues, cutoff)
-        as_of = snapshots(seen, concerts, venues, cutoff)
-        known = as_of["concert_id"].map(truth["final_tickets"]).notna()
-        test = as_of[as_of["horizon_days"].notna() & known]  # in a bucket: 0..90 days after the cutoff
+        train = training_snapshots(curves[sale_day < pd.Timestamp(cutoff)], concerts, venues, cutoff)
+        days = [cutoff + timedelta(days=k) for k in range(step_days)]
+        as_of = pd.concat([snapshots(curves[sale_day < pd.Timestamp(d)], concerts, venues, d) for d in days], ignore_index=True)
+        # A truncated show's count and its final are both short: no score to trust.
+        known = as_of["concert_id"].map(truth["final_tickets"]).notna() & as_of["concert_id"].isin(covered)
+        test = as_of[as_of["horizon_days"].notna() & known].reset_index(drop=True)
         if features is not None:
             train, test = features(train), features(test)
         guard(cutoff, train, test, daily)
@@ -200,7 +213,7 @@ def backtest(
 
 def sellout_metrics(predictions: pd.DataFrame, model: str, horizon: int = SELLOUT_HORIZON) -> SelloutMetrics:
     """A sell-out model's metrics at ``horizon`` from the backtest's predictions, against the base_rate model's."""
-    at = predictions[predictions["horizon_days"] == horizon].set_index(["cutoff", "concert_id"])
+    at = predictions[predictions["horizon_days"] == horizon].set_index(["cutoff", "as_of", "concert_id"])
     own = at.loc[at["model"] == model, ["sellout_probability", "censored"]]
     base = at.loc[at["model"] == BaseRate.name, "sellout_probability"].rename("base")
     if own.empty or base.empty:

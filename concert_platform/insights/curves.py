@@ -6,6 +6,12 @@ snapshot is a concert's state as of a date, built ONLY from sales with
 the training target ``final_tickets`` when the show was played before the
 date the snapshot is allowed to know about.
 
+Only a show whose whole sale window lies within the loaded sales is an
+example (``covered_shows``): the loaded sales start on a first day F, and a
+show on sale before F lost its earlier sales, so its final tickets and its
+tickets sold to date are understated. Such a show is still forecast (its
+count is a lower bound), but it teaches nothing and is scored against nothing.
+
 Sold-out shows are censored: their final tickets are capacity, their demand
 is only known to be at least that. ``censored`` marks them (the same
 threshold as ``transforms.features.SOLD_OUT_AT``), and it is also the label
@@ -65,6 +71,26 @@ def booking_curves(daily: pd.DataFrame, concerts: pd.DataFrame) -> pd.DataFrame:
     return out[CURVE_COLUMNS]
 
 
+def covered_shows(curves: pd.DataFrame, concerts: pd.DataFrame) -> set[str]:
+    """The ids of ``concerts`` whose whole sale window lies within the loaded sales.
+
+    ``curves``: ``booking_curves``, or any frame of ``concert_id`` and ``sale_date`` (the daily table).
+    F is its first sale day. A show is covered when its public on-sale (UTC day) is on
+    or after F; with its on-sale unknown, when its first sale day is after F (one first seen on F may
+    have sold before it; one never seen may have sold only before it). No sales: nothing is covered.
+    """
+    sale_day = _day(curves["sale_date"])
+    if sale_day.dropna().empty:
+        return set()
+    first_loaded = sale_day.min()
+    first_sold = sale_day.groupby(curves["concert_id"].astype(str).to_numpy()).min()
+    ids = concerts["concert_id"].astype(str)
+    onsale = _utc_day(concerts["onsale_start"])
+    seen_from = ids.map(first_sold)
+    covered = (onsale >= first_loaded) | (onsale.isna() & (seen_from > first_loaded))
+    return set(ids[covered.to_numpy()])
+
+
 def snapshots(curves: pd.DataFrame, concerts: pd.DataFrame, venues: pd.DataFrame, as_of: date) -> pd.DataFrame:
     """Every dated concert as of ``as_of``; ``final_tickets`` only for shows played before it."""
     shows = _shows(concerts, venues)
@@ -78,23 +104,34 @@ def training_snapshots(
     cutoff: date,
     days_before: Iterable[int] = range(MAX_DAYS_OUT + 1),
 ) -> pd.DataFrame:
-    """Shows played before ``cutoff``, each as of every ``days_before`` its show, with its final tickets.
+    """Covered shows played before ``cutoff``, each as of every ``days_before`` its show, with its final tickets.
 
     Everything a row holds (features and target) comes from sales before the
     cutoff, so a model fitted on these for cutoff C has seen nothing of C or later.
+    A show on sale before the first loaded sale day is left out (``covered_shows``).
     """
     shows = _shows(concerts, venues)
-    finished = shows[_played_before(shows, pd.Timestamp(cutoff))]
+    finished = shows[_played_before(shows, pd.Timestamp(cutoff)) & shows["concert_id"].isin(covered_shows(curves, concerts))]
     offsets = np.asarray(list(days_before), dtype="int64")
     points = finished.loc[finished.index.repeat(len(offsets))].reset_index(drop=True)
     points["as_of"] = points["show"] - pd.to_timedelta(np.tile(offsets, len(finished)), unit="D")
     return _state(curves, points, pd.Timestamp(cutoff))
 
 
+def uncovered_finished(curves: pd.DataFrame, concerts: pd.DataFrame, cutoff: date) -> list[str]:
+    """The shows played before ``cutoff`` that ``training_snapshots`` leaves out as not covered, sorted."""
+    dated = concerts[concerts["local_date"].notna()]
+    shows = pd.DataFrame(
+        {"concert_id": dated["concert_id"].astype(str), "show": _day(dated["local_date"]), "status": dated["status"]}
+    )
+    played = shows.loc[_played_before(shows, pd.Timestamp(cutoff)), "concert_id"]
+    return sorted(set(played) - covered_shows(curves, concerts))
+
+
 def _shows(concerts: pd.DataFrame, venues: pd.DataFrame) -> pd.DataFrame:
     dated = concerts[concerts["local_date"].notna()]
     capacity = venues.set_index("venue_id")["capacity"]
-    onsale = pd.to_datetime(dated["onsale_start"], utc=True).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
+    onsale = _utc_day(dated["onsale_start"])
     return pd.DataFrame(
         {
             "concert_id": dated["concert_id"].astype(str),
@@ -163,6 +200,10 @@ def _last_sale_day(concerts: pd.DataFrame, show: pd.Series) -> pd.Series:
         return show
     starts = pd.to_datetime(concerts["starts_at"], utc=True).dt.tz_localize(None).dt.normalize()
     return show.where(starts.isna() | (starts <= show), starts).astype("datetime64[ns]")
+
+
+def _utc_day(values: pd.Series) -> pd.Series:
+    return pd.to_datetime(values, utc=True).dt.tz_localize(None).dt.normalize().astype("datetime64[ns]")
 
 
 def _day(values: pd.Series) -> pd.Series:

@@ -9,7 +9,9 @@ snapshot does. Capacity, not final tickets, is the scale: an upcoming show's
 final is what is being forecast, its capacity is known, so "similar shows had
 sold 42% of the house by now" compares shows of different sizes without
 guessing anything. The expected tickets are the cell's median share times the
-show's capacity.
+show's capacity. The history is of covered shows only (``curves.covered_shows``,
+as ``training_snapshots`` keeps them): a show on sale before the first loaded
+sale day would pull the expectation down with sales that were never loaded.
 
 A show is flagged when both hold:
 
@@ -23,7 +25,11 @@ Severity rank 1 is the largest gap in interval units (then in tickets, then by
 concert id), behind and ahead ranked together.
 
 Never flagged, whatever their pace: past, cancelled and postponed shows (a
-postponed show's date is not the one it sold for); shows of unknown capacity;
+postponed show's date is not the one it sold for); shows not covered, on sale
+before the first loaded sale day (their tickets sold leave out what was sold
+before it: behind could be an artefact of the load, ahead is understated and
+its gap would rank it wrongly, so they are not compared at all and are left
+to the forecasts, which still cover them); shows of unknown capacity;
 shows whose cell has fewer than ``MIN_COMPARABLES`` finished shows (sizes are
 not pooled: a club's curve says nothing about an arena's), which includes every
 show further out than the history's days before the show (``MAX_DAYS_OUT``
@@ -33,7 +39,7 @@ interval (a sold-out show's), whose gap has no interval units.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 import numpy as np
 import pandas as pd
@@ -86,11 +92,17 @@ def pace_alerts(
     snapshots: pd.DataFrame,
     expected: pd.DataFrame,
     forecasts: pd.DataFrame,
+    *,
+    covered: Collection[str],
     min_comparables: int = MIN_COMPARABLES,
     min_gap_half_widths: float = MIN_GAP_HALF_WIDTHS,
 ) -> pd.DataFrame:
-    """The flagged shows among ``snapshots`` (``curves.snapshots``), most severe first; ``expected`` from ``expected_curves``."""
-    upcoming = snapshots[(snapshots["days_to_show"] >= 0) & ~snapshots["status"].isin(NOT_PLAYED)]
+    """The flagged shows among ``snapshots`` (``curves.snapshots``), most severe first; ``expected`` from ``expected_curves``.
+
+    ``covered``: the ids of the shows whose whole sale window is loaded (``curves.covered_shows``); no other is flagged.
+    """
+    playing = (snapshots["days_to_show"] >= 0) & ~snapshots["status"].isin(NOT_PLAYED)
+    upcoming = snapshots[playing & snapshots["concert_id"].astype(str).isin(set(covered))]
     upcoming = upcoming[_floats(upcoming["capacity"]) > 0]
     shows = pd.DataFrame(
         {

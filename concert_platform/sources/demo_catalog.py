@@ -22,6 +22,9 @@ from zoneinfo import ZoneInfo
 from concert_platform.sources import demo_payloads as p
 
 DEFAULT_ANCHOR = date(2026, 11, 1)
+# Shows fall between PAST_DAYS before the anchor and FUTURE_DAYS after it: enough played shows, with their
+# whole booking curves, for the insights engine's rolling-origin backtest (issue 9), and half a year ahead.
+PAST_DAYS, FUTURE_DAYS = 270, 240
 SELLING_STATUSES = frozenset({"onsale", "rescheduled"})  # postponed shows pause sales; offsale ones never sell
 _STATUSES = (
     ("onsale", 0.84),
@@ -103,7 +106,6 @@ class DemoEvent:
     show_timezone: bool  # ~20% of real events omit dates.timezone
     genre: int
     sub_genre: int
-    demand: float  # relative pull of the show, drives the sales generator
 
     @property
     def date_tba(self) -> bool:
@@ -116,7 +118,7 @@ class DemoEvent:
 
 class DemoCatalog:
     def __init__(
-        self, seed: int = 7, anchor: date = DEFAULT_ANCHOR, *, n_artists: int = 300, n_venues: int = 150, n_events: int = 3000
+        self, seed: int = 7, anchor: date = DEFAULT_ANCHOR, *, n_artists: int = 300, n_venues: int = 150, n_events: int = 5400
     ):
         self.seed, self.anchor = seed, anchor
         rng = random.Random(seed)
@@ -282,7 +284,7 @@ def _make_events(
     while len(events) < n:
         a = rng.choices(artists, weights)[0]
         venue = rng.choice(by_kind[_venue_kind(rng, a.popularity)] or venues)
-        day = anchor + timedelta(days=rng.randint(-45, 240))
+        day = anchor + timedelta(days=rng.randint(-PAST_DAYS, FUTURE_DAYS))
         r = rng.random()
         festival, tba, time_tba = r < 0.02, 0.02 <= r < 0.035, 0.035 <= r < 0.055
         headliner = None if festival else a
@@ -298,7 +300,6 @@ def _make_events(
         price = None if rng.random() < 0.25 else _price_range(rng, venue, a.popularity)
         flags = dict(onsale_unknown=rng.random() < 0.03, presale=rng.random() < 0.15, show_timezone=rng.random() >= 0.2)
         genre, sub = (-1, 0) if festival or rng.random() < 0.03 else (a.genre, a.sub_genre)
-        demand = 0.5 if festival else (a.popularity / 100 + 0.2) * rng.lognormvariate(0, 0.8)
         zone = ZoneInfo(venue.timezone)
         for local_time in times:  # a matinee and an evening show are two events
             local = datetime.combine(day, local_time)
@@ -322,7 +323,6 @@ def _make_events(
                     currency=venue.currency,
                     genre=genre,
                     sub_genre=sub,
-                    demand=demand,
                     **flags,
                 )
             )

@@ -417,7 +417,7 @@ def sample_day(world: DemandWorld, day: date, sold: np.ndarray, rng: np.random.G
     live = mean_orders > 0
     counts[live] = rng.negative_binomial(ORDER_DISPERSION, ORDER_DISPERSION / (ORDER_DISPERSION + mean_orders[live]))
     show = np.repeat(np.arange(len(world)), counts)
-    quantity = _fit(show, rng.choice(ORDER_SIZES, size=len(show), p=ORDER_SIZE_P), counts, room)
+    quantity = fit_orders(show, rng.choice(ORDER_SIZES, size=len(show), p=ORDER_SIZE_P), counts, room)
     due = (world.sellout_at >= d0) & (world.sellout_at < d0 + DAY)
     last_seats = np.where(due, room - np.bincount(show, weights=quantity, minlength=len(world)).astype(np.int64), 0)
     extra_show, extra_quantity = split_orders(last_seats, rng)
@@ -442,7 +442,7 @@ def split_orders(tickets: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
     while (left > 0).any():  # enough orders for most shows at once; the few still short go round again
         counts = np.where(left > 0, np.ceil(left / MEAN_ORDER_SIZE).astype(np.int64) + 2, 0)
         show = np.repeat(np.arange(len(left)), counts)
-        quantity = _fit(show, rng.choice(ORDER_SIZES, size=len(show), p=ORDER_SIZE_P), counts, left)
+        quantity = fit_orders(show, rng.choice(ORDER_SIZES, size=len(show), p=ORDER_SIZE_P), counts, left)
         left -= np.bincount(show, weights=quantity, minlength=len(left)).astype(np.int64)
         shows.append(show[quantity > 0])
         quantities.append(quantity[quantity > 0])
@@ -451,7 +451,7 @@ def split_orders(tickets: np.ndarray, rng: np.random.Generator) -> tuple[np.ndar
     return np.concatenate(shows), np.concatenate(quantities)
 
 
-def _fit(show: np.ndarray, quantity: np.ndarray, counts: np.ndarray, room: np.ndarray) -> np.ndarray:
+def fit_orders(show: np.ndarray, quantity: np.ndarray, counts: np.ndarray, room: np.ndarray) -> np.ndarray:
     """Cut orders grouped by show (``counts`` each, in order) so each show's total stays within its ``room``."""
     total = np.cumsum(quantity)
     first = np.cumsum(counts) - counts

@@ -1,10 +1,10 @@
 """Seeded ticket-sale files for the landing zone, defects included.
 
-Sales follow the demo catalog: a concert sells between its public on-sale
-start and its show, never when cancelled, postponed or off sale, along a curve
-that rises toward the show with a spike right after the sale opens, and never
-past the venue's capacity (a show that hits it sells out and stops). Each day
-lands as ``web.jsonl``, ``mobile.csv`` (mobile and box office) and
+Sales are the demo world's (``demo_demand``): every show's true demand,
+sold along its booking curve from the public on-sale to the show (a rush as
+the sale opens, 57% in the final week), stopped or shifted for cancelled,
+postponed and rescheduled shows, and never past the venue's capacity: a show
+whose demand passes it sells out and stops. Each day lands as ``web.jsonl``, ``mobile.csv`` (mobile and box office) and
 ``partner.parquet``, the way three partners would drop them.
 
 About ``defect_rate`` of the rows in every file carry one defect each, every
@@ -27,8 +27,9 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
+from concert_platform.sources import demo_demand as dd
 from concert_platform.sources.demo import DemoCatalog
-from concert_platform.sources.demo_payloads import PRICE_SCALE, VENUE_KINDS, token
+from concert_platform.sources.demo_payloads import VENUE_KINDS, token
 from concert_platform.sources.landing import VENUE_CAPACITIES, LandingZone
 
 DAY = 86_400
@@ -48,7 +49,6 @@ ROW_DEFECTS = (
 )
 DEFECT_KINDS = ROW_DEFECTS + ("not_json", "corrupt_file")
 NOT_JSON_LINE = "#### upload interrupted: connection reset by peer ####"
-_QUANTITIES, _QUANTITY_P = np.array([1, 2, 3, 4, 5, 6, 8, 10]), [0.30, 0.38, 0.12, 0.12, 0.03, 0.03, 0.01, 0.01]
 _SECTIONS = {
     "club": ("GA", "Balcony"),
     "theatre": ("Stalls", "Circle", "Balcony", "Orchestra"),
@@ -56,6 +56,7 @@ _SECTIONS = {
     "stadium": ("Pitch", "Field", "Block A", "Block K", "Upper 310"),
 }
 _KINDS = tuple(VENUE_KINDS)
+Orders = tuple[np.ndarray, np.ndarray, np.ndarray]  # show index, quantity, second of the UTC day
 
 
 @dataclass
@@ -70,62 +71,66 @@ class SeedSummary:
 
 
 class _Market:
-    """Every concert that can sell, as columns, plus how many tickets each has sold so far."""
+    """The demo world's dated shows as columns, and how many tickets each has sold so far."""
 
-    def __init__(self, catalog: DemoCatalog):
-        events = [e for e in catalog.events if e.sells]
+    def __init__(self, catalog: DemoCatalog, seed: int):
+        events = dd.dated_events(catalog)
+        self.world = dd.demand_world(catalog, seed)
         self.venues = catalog.venues
         vindex = {v.id: i for i, v in enumerate(self.venues)}
-        self.ids = pa.array([e.id for e in events])
+        self.ids = pa.array(self.world.ids, pa.string())
         self.known_ids = set(catalog.event_by_id)
-        self.venue = np.array([vindex[e.venue.id] for e in events])
-        self.kind = np.array([_KINDS.index(e.venue.kind) for e in events])
-        self.capacity = np.array([e.venue.capacity for e in events], dtype=np.int64)
-        self.starts = np.array([int(e.starts_at.timestamp()) for e in events], dtype=np.int64)
-        self.onsale = np.array([int(e.onsale_start.timestamp()) for e in events], dtype=np.int64)
-        self.base = np.array([e.demand * e.venue.capacity**0.6 for e in events])
-        ranges = [e.price if e.price and e.price[1] > 0 else _default_price(e.venue.kind, e.currency) for e in events]
+        self.venue = np.array([vindex[e.venue.id] for e in events], dtype=np.int64)
+        self.kind = np.array([_KINDS.index(e.venue.kind) for e in events], dtype=np.int64)
+        ranges = [dd.price_range(e) for e in events]
         self.price_lo = np.array([r[0] for r in ranges], dtype=float)
         self.price_hi = np.array([r[1] for r in ranges], dtype=float)
-        self.currency = pa.array([e.currency for e in events])
+        self.currency = pa.array([e.currency for e in events], pa.string())
         self.sold = np.zeros(len(events), dtype=np.int64)
-        self.closed = np.zeros(len(events), dtype=bool)
 
-    def draw(self, d0: int, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(event index, quantity, second of the day) for up to ``n`` sales on the UTC day starting at ``d0``."""
-        lo, hi = np.maximum(self.onsale, d0) - d0, np.minimum(self.starts, d0 + DAY) - d0
-        since_onsale = np.clip((d0 - self.onsale) / DAY, 0, None)
-        to_show = np.clip((self.starts - d0) / DAY, 0, None)
-        weight = self.base * (1 / (1 + to_show / 10) + 8 * np.exp(-since_onsale / 1.5))
-        weight = np.where((hi > lo) & ~self.closed, weight * (hi - lo) / DAY, 0.0)
+    def sell_from(self, day: date) -> None:
+        """Start at ``day`` with what each show sold before it (sales no file holds), so capacity still binds."""
+        self.sold = np.floor(dd.expected_sold(self.world, dd.day_start(day))).astype(np.int64)
+
+    def sample(self, day: date, rng: np.random.Generator) -> Orders:
+        """The world's own orders on ``day`` (dd.sample_day), counted as sold."""
+        sales = dd.sample_day(self.world, day, self.sold, rng)
+        self.sold += sales.tickets
+        return sales.show, sales.quantity, sales.second
+
+    def draw(self, day: date, n: int, rng: np.random.Generator) -> Orders:
+        """About ``n`` orders on ``day``, spread over the shows as the world's demand that day is, within capacity.
+
+        For benchmarks, which need a day of any size; ``sample`` gives the world's own tens of thousands."""
+        world, d0 = self.world, dd.day_start(day)
+        lo = np.clip(world.sale_start - d0, 0, DAY)
+        hi = np.clip(np.minimum(world.sale_stop, d0 + DAY) - d0, 0, DAY)
+        weight = np.where(hi > lo, np.maximum(dd.expected_tickets(world, day), 0.0), 0.0)
+        if weight.sum() <= 0:  # the world sells nothing that day: spread over the shows on sale, by demand
+            weight = np.where(hi > lo, world.demand, 0.0)
         events, quantities, need = [], [], n
         for _ in range(4):  # redraw what sold-out shows could not take, so ``n`` is met when capacity allows
+            weight[self.sold >= world.capacity] = 0.0
             if need <= 0 or weight.sum() <= 0:
                 break
             counts = rng.multinomial(need, weight / weight.sum())
             ev = np.repeat(np.arange(len(counts)), counts)
-            q = rng.choice(_QUANTITIES, size=len(ev), p=_QUANTITY_P)
-            running = np.cumsum(q)
-            group_start = (np.cumsum(counts) - counts)[ev]
-            this_draw = running - (running - q)[group_start]  # this event's tickets so far in this draw
-            keep = this_draw <= self.capacity[ev] - self.sold[ev]
-            self.closed[ev[~keep]] = True  # a refused sale means the show just sold out
-            self.sold += np.bincount(ev[keep], weights=q[keep], minlength=len(self.sold)).astype(np.int64)
-            self.closed |= self.sold >= self.capacity
-            weight[self.closed] = 0.0
-            events.append(ev[keep])
-            quantities.append(q[keep])
-            need -= int(keep.sum())
+            sizes = rng.choice(dd.ORDER_SIZES, size=len(ev), p=dd.ORDER_SIZE_P)
+            q = dd.fit_orders(ev, sizes, counts, world.capacity - self.sold)
+            ev, q = ev[q > 0], q[q > 0]
+            self.sold += np.bincount(ev, weights=q, minlength=len(self.sold)).astype(np.int64)
+            events.append(ev)
+            quantities.append(q)
+            need -= len(ev)
         ev = np.concatenate(events) if events else np.zeros(0, dtype=np.int64)
         q = np.concatenate(quantities) if quantities else np.zeros(0, dtype=np.int64)
         second = lo[ev] + np.floor(rng.random(len(ev)) * (hi - lo)[ev]).astype(np.int64)
         order = np.lexsort((ev, second))
         return ev[order], q[order], second[order]
 
-
-def _default_price(kind: str, currency: str) -> tuple[float, float]:
-    floor = VENUE_KINDS[kind][3] * PRICE_SCALE[currency]
-    return floor, floor * 3
+    @property
+    def sold_out(self) -> list[str]:
+        return sorted(self.ids.filter(pa.array(self.sold >= self.world.capacity)).to_pylist())
 
 
 def _utc_offsets(market: _Market, d0: int) -> np.ndarray:
@@ -146,9 +151,9 @@ def _offset_text(seconds: np.ndarray) -> pa.Array:
     return pa.array([f"{s}{h:02d}:{m:02d}" for s, h, m in zip(sign, hours, minutes, strict=True)], pa.string())
 
 
-def _sales_table(market: _Market, day: date, n: int, rng: np.random.Generator) -> pa.Table:
-    d0 = int(datetime.combine(day, datetime.min.time(), UTC).timestamp())
-    ev, quantity, second = market.draw(d0, n, rng)
+def _sales_table(market: _Market, day: date, orders: Orders, rng: np.random.Generator) -> pa.Table:
+    d0 = dd.day_start(day)
+    ev, quantity, second = orders
     rows = len(ev)
     offsets = _utc_offsets(market, d0)[market.venue[ev], second // 3600]
     unique_offsets, offset_index = np.unique(offsets, return_inverse=True)
@@ -324,13 +329,13 @@ def _write_day(
     zone: LandingZone,
     market: _Market,
     day: date,
-    n: int,
+    orders: Orders,
     rng: np.random.Generator,
     layout: dict[str, tuple[int, ...]],
     rate: float,
     summary: SeedSummary,
 ) -> None:
-    table = _sales_table(market, day, n, rng)
+    table = _sales_table(market, day, orders, rng)
     summary.days.append(day.isoformat())
     summary.tickets += int(pc.sum(table["quantity"]).as_py() or 0)
     folder = zone.sales_folder(day.isoformat())
@@ -366,25 +371,34 @@ def seed_landing_zone(
     start: date,
     days: int,
     *,
-    sales_per_day_hint: int = 20_000,
+    sales_per_day: int | None = None,
     defect_rate: float = 0.01,
     seed: int = 7,
 ) -> SeedSummary:
-    """Write the capacity reference and ``days`` days of sales from ``start`` (UTC sale dates)."""
+    """Write the capacity reference and ``days`` days of the world's sales from ``start`` (UTC sale dates).
+
+    Shows that went on sale before ``start`` carry what they sold before it, so capacity binds as in the
+    world; those earlier sales are in no file. ``sales_per_day`` keeps about that many of each day's orders
+    (a random sample), for tests that want small days: sampled files no longer add up to the world's demand.
+    """
     summary = SeedSummary(capacities_written=_write_capacities(zone, catalog, seed))
     summary.files.append(zone.reference_path(VENUE_CAPACITIES))
-    market = _Market(catalog)  # sold tickets carry over from day to day
+    market = _Market(catalog, seed)
+    market.sell_from(start)
     for i in range(days):
         day = start + timedelta(days=i)
         rng = np.random.default_rng([seed, day.toordinal()])
-        n = int(round(sales_per_day_hint * rng.uniform(0.85, 1.15)))
-        _write_day(zone, market, day, n, rng, SPLIT_FILES, defect_rate, summary)
+        orders = market.sample(day, rng)
+        if sales_per_day is not None and len(orders[0]) > sales_per_day:
+            keep = np.sort(rng.choice(len(orders[0]), size=sales_per_day, replace=False))
+            orders = tuple(column[keep] for column in orders)
+        _write_day(zone, market, day, orders, rng, SPLIT_FILES, defect_rate, summary)
         if defect_rate > 0 and i == days // 2:
             path = f"{zone.sales_folder(day.isoformat())}/corrupt.parquet"
             zone.write_bytes(path, b"PAR1" + rng.bytes(2048))  # magic up front, no footer: unreadable as a whole
             summary.files.append(path)
             summary.defects["corrupt_file"] += 1
-    summary.sold_out = sorted(market.ids.filter(pa.array(market.closed)).to_pylist())
+    summary.sold_out = market.sold_out
     return summary
 
 
@@ -400,8 +414,9 @@ def write_day_of_sales(
 ) -> SeedSummary:
     """One (big) day on its own, every show starting unsold: ``sales.jsonl`` with all channels,
     or the three partner files with ``split_by_channel``. Meant for benchmarks (1M rows in seconds)."""
-    summary, market = SeedSummary(), _Market(catalog)
+    summary, market = SeedSummary(), _Market(catalog, seed)
     layout = SPLIT_FILES if split_by_channel else {"sales.jsonl": tuple(range(len(CHANNELS)))}
-    _write_day(zone, market, day, n_sales, np.random.default_rng([seed, day.toordinal()]), layout, defect_rate, summary)
-    summary.sold_out = sorted(market.ids.filter(pa.array(market.closed)).to_pylist())
+    rng = np.random.default_rng([seed, day.toordinal()])
+    _write_day(zone, market, day, market.draw(day, n_sales, rng), rng, layout, defect_rate, summary)
+    summary.sold_out = market.sold_out
     return summary

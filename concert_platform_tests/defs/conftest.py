@@ -2,6 +2,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from concert_platform.defs.resources import LakeResource, WarehouseResource
 from concert_platform.settings import Settings
 from concert_platform.sources.demo import DemoCatalog
 from concert_platform.sources.demo_sales import seed_landing_zone
@@ -10,6 +11,11 @@ from concert_platform.storage.filesystem import open_location
 
 DEMO_DATE = date(2026, 11, 20)
 DAYS = 3
+
+
+def fresh_store(folder) -> tuple[LakeResource, WarehouseResource]:
+    """An empty lake and warehouse: ticketmaster_events_raw finds no history to carry over."""
+    return LakeResource(url=str(folder / "lake")), WarehouseResource(url=f"duckdb:///{folder}/warehouse.duckdb")
 
 
 def demo_settings(tmp_path, **overrides) -> Settings:
@@ -30,7 +36,7 @@ def seed(settings: Settings, days: int = DAYS, per_day: int = 3000):
         DemoCatalog(seed=settings.demo_seed, anchor=DEMO_DATE),
         start,
         days,
-        sales_per_day_hint=per_day,
+        sales_per_day=per_day,
         seed=settings.demo_seed,
     )
     return summary, [(start + timedelta(days=i)).isoformat() for i in range(days)]

@@ -28,7 +28,7 @@ from concert_platform.defs.resources import (
 )
 from concert_platform.settings import Settings
 
-from .conftest import DEMO_DATE, seed
+from .conftest import DEMO_DATE, fresh_store, seed
 
 WORLD = {"demo_seed": 7, "demo_date": DEMO_DATE.isoformat()}
 
@@ -43,8 +43,9 @@ def _table(results) -> pa.Table:
 
 
 @pytest.fixture(scope="module")
-def raw():
-    events = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD)))
+def raw(tmp_path_factory):
+    store = fresh_store(tmp_path_factory.mktemp("store"))
+    events = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD), *store))
     mb = _table(musicbrainz_artists_raw(dg.build_asset_context(), events, MusicBrainzResource(**WORLD)))
     sp = _table(spotify_artists_raw(dg.build_asset_context(), events, mb, SpotifyResource(**WORLD)))
     return events, mb, sp
@@ -66,11 +67,14 @@ def test_raw_assets_keep_payloads_whole(raw):
     assert set(sp["kind"].to_pylist()) <= {"artist", "search_hit"} and sp.num_rows > 100
 
 
-def test_a_narrow_window_asks_for_fewer_events():
+def test_a_narrow_window_asks_for_fewer_events(tmp_path):
+    store = fresh_store(tmp_path)
     narrow = _table(
-        ticketmaster_events_raw(dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10), TicketmasterResource(**WORLD))
+        ticketmaster_events_raw(
+            dg.build_asset_context(), EventWindow(days_back=0, days_ahead=10), TicketmasterResource(**WORLD), *store
+        )
     )
-    wide = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD)))
+    wide = _table(ticketmaster_events_raw(dg.build_asset_context(), EventWindow(), TicketmasterResource(**WORLD), *store))
     assert 0 < narrow.num_rows < wide.num_rows
 
 

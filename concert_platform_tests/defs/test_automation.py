@@ -36,6 +36,11 @@ def test_a_days_roll_up_and_the_features_follow_its_sales(settings):
             assert (
                 defs.resolve_job_def(job).execute_in_process(instance=instance, partition_key=partition, run_config=QUIET).success
             )
+        # Two days hold no finished show: the promotion gate fails (forecast_model's blocking check), by design.
+        insights = defs.resolve_job_def("insights_job").execute_in_process(
+            instance=instance, run_config=QUIET, raise_on_error=False
+        )
+        assert {e.step_key for e in insights.all_events if e.event_type_value == "STEP_FAILURE"} == {"forecast_model"}
         cursor = dg.evaluate_automation_conditions(defs=defs, instance=instance).cursor
         assert dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=cursor).total_requested == 0
 
@@ -49,7 +54,11 @@ def test_a_days_roll_up_and_the_features_follow_its_sales(settings):
         daily_only = defs.resolve_implicit_global_asset_job_def().get_subset(asset_selection={dg.AssetKey("ticket_sales_daily")})
         assert daily_only.execute_in_process(instance=instance, partition_key=days[0], run_config=QUIET).success
         evaluation = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=evaluation.cursor)
-        assert _requested(evaluation) == {"concert_demand_features": {None}, "artist_features": {None}, "venue_features": {None}}
+        # The insights follow the same sales, all of them but production_model: the candidate's last gate failed,
+        # and only a passing gate promotes.
+        insights_group = {k.to_user_string() for k in defs.resolve_asset_graph().asset_keys_for_group("insights")}
+        features = {"concert_demand_features", "artist_features", "venue_features"}
+        assert _requested(evaluation) == dict.fromkeys(features | insights_group - {"production_model"}, {None})
 
 
 def test_features_wait_when_a_dimensions_blocking_check_fails(settings, monkeypatch):

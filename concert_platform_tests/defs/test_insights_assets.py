@@ -121,6 +121,29 @@ def test_forecasts_cover_every_upcoming_show_within_capacity(group_run, small_wo
     assert "booking_curves" in _metadata(result, "concert_forecasts")
 
 
+def test_training_leaves_out_and_counts_the_shows_on_sale_before_the_first_loaded_day(group_run, small_world):
+    """Recounted by hand: the world's sales start on its first on-sale, so only shows of unknown on-sale
+    that sold nothing (they may have sold before the first day, for all the data says) are left out."""
+    _, _, _, result = group_run
+    daily, concerts = small_world.daily, small_world.concerts
+    first = pd.Timestamp(pd.to_datetime(daily["sale_date"]).min())
+    first_sold = concerts["concert_id"].map(pd.to_datetime(daily["sale_date"]).groupby(daily["concert_id"]).min())
+    onsale = concerts["onsale_start"].dt.tz_localize(None).dt.normalize()
+    truncated = (onsale < first) | (onsale.isna() & ~(first_sold > first))
+    played = (pd.to_datetime(concerts["local_date"]) < pd.Timestamp(small_world.today)) & ~concerts["status"].isin(
+        ["cancelled", "postponed"]
+    )
+    metadata = _metadata(result, "forecast_training")
+    assert metadata["sales_loaded_from"].value == first.date().isoformat()
+    assert metadata["finished_shows_not_covered"].value == int((played & truncated).sum()) >= 1
+    assert metadata["finished_shows"].value == int((played & ~truncated).sum())
+    assert sorted(metadata["not_covered_sample"].value) == sorted(concerts.loc[played & truncated, "concert_id"])
+    upcoming = pd.to_datetime(concerts["local_date"]) >= pd.Timestamp(small_world.today)
+    assert _metadata(result, "pace_alerts")["upcoming_not_covered"].value == int(
+        (upcoming & truncated & (concerts["status"] != "cancelled")).sum()
+    )
+
+
 def test_a_failed_gate_says_why_and_production_model_does_not_follow(group_run):
     settings, _, _, result = group_run
     assert not result.success  # the blocking check fails forecast_model's step

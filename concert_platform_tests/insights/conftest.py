@@ -8,14 +8,14 @@ import pytest
 
 from concert_platform_tests.insights.demand_world import ANCHOR, GeneratedWorld, Split, generate_world, split
 
-# Shows played from anchor - 45 days; by anchor + 110 about 1,500 have finished to learn from, and
-# about 850 more are played before "today" (anchor + 200) to be held to.
+# Shows played from anchor - 270 days; by anchor + 110 about 3,600 have finished to learn from, and
+# about 900 more are played before "today" (anchor + 200) to be held to.
 CUTOFF = ANCHOR + timedelta(days=110)
 
 
 @pytest.fixture(scope="session")
 def demand_world() -> GeneratedWorld:
-    """The demo catalog's 3,000 shows and their sales before anchor + 200 days."""
+    """The demo catalog's 5,400 shows and their sales before anchor + 200 days."""
     return generate_world(seed=7)
 
 

@@ -15,9 +15,15 @@ day by day. This module rolls those sales up into a frame shaped like
 - concerts: Ticketmaster's two spellings of cancelled folded into one, the
   0-0 "price not set" placeholder and an unknown on-sale as missing.
 
-The catalog's shows lie between anchor - 45 and anchor + 240 days and go on
-sale 14 to 180 days before; with ``today`` at anchor + 200 most shows have
-finished and the rest are upcoming with partial curves.
+The catalog's shows lie between anchor - 270 and anchor + 240 days
+(``demo_catalog.PAST_DAYS``, ``FUTURE_DAYS``) and go on sale 14 to 180 days
+before; with ``today`` at anchor + 200 most shows have finished and the rest
+are upcoming with partial curves. The sales start on the first on-sale, so
+every show's whole curve is in them. ``N_EVENTS`` is the demo catalog's count:
+about 10.6 shows a day over those 510 days, as its 3,000 were over the 285
+days it used to span, so the later shows are as many as before and more past
+ones are there to learn from. Artists and venues stay in proportion to the
+shows (the demo catalog has 300 and 150 for its 5,400).
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from concert_platform.transforms.sales_daily import DAILY_SALES_SCHEMA
 
 ANCHOR = date(2026, 11, 1)
 TODAY_AFTER_ANCHOR = 200
+N_EVENTS = 5400
 CHANNEL = "web"
 _STATUS = {"canceled": "cancelled"}  # as transforms.ticketmaster folds Ticketmaster's spellings
 
@@ -56,7 +63,7 @@ class GeneratedWorld:
     artists: pd.DataFrame
 
 
-def generate_world(seed: int = 7, n_events: int = 3000, anchor: date = ANCHOR, today: date | None = None) -> GeneratedWorld:
+def generate_world(seed: int = 7, n_events: int = N_EVENTS, anchor: date = ANCHOR, today: date | None = None) -> GeneratedWorld:
     """A catalog of ``n_events`` shows (fewer artists and venues in proportion) and its sales before ``today``."""
     catalog = DemoCatalog(
         seed=seed, anchor=anchor, n_artists=max(30, n_events // 10), n_venues=max(len(CITIES), n_events // 20), n_events=n_events

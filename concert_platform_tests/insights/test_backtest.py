@@ -4,6 +4,10 @@ The world: a show every two days from day 100 to day 298 (day 0 = 2025-01-01)
 in a 300-, 2,000- or 8,000-seat venue, on sale 99 days before it with a
 late-heavy curve of its own; every 15th show cancelled 30 days before its date; three
 shows after the last sale day still selling. About a sixth of the shows sell out.
+
+The first sale in the data is on day 2, but S000 went on sale on day 1: as far as
+the data can tell, its first day's sales were never loaded, so it is not covered
+(``curves.covered_shows``) and is neither learnt from nor scored. Every other show is.
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from concert_platform.insights.bounds import bounded_quantiles
 from concert_platform.insights.curves import booking_curves, training_snapshots
 from concert_platform.insights.horizons import HORIZONS
 from concert_platform.insights.metrics import BACKTEST_COLUMNS, auc, expected_calibration_error
+from concert_platform.transforms.features import SOLD_OUT_AT
 
 DAY0 = date(2025, 1, 1)
 CAPACITIES = {"V1": 300, "V2": 2000, "V3": 8000}
@@ -76,6 +81,9 @@ def _world() -> dict[str, Show]:
 
 
 SHOWS = _world()
+FIRST_SALE = min(day for s in SHOWS.values() for day in s.sales)
+COVERED = {cid for cid, s in SHOWS.items() if s.day - timedelta(days=99) >= FIRST_SALE}
+assert set(SHOWS) - COVERED == {"S000"}
 
 
 def _concerts() -> pd.DataFrame:
@@ -137,10 +145,10 @@ def run():
 
 def test_weekly_folds_end_when_the_longest_horizon_has_been_played(run):
     cutoffs, _, result = run
-    last = LAST_SALE - timedelta(days=90)
+    last = LAST_SALE - timedelta(days=90 + 6)  # its week's last day is 90 days before the last sale
     assert cutoffs == [last - timedelta(days=7 * k) for k in (5, 4, 3, 2, 1, 0)]
     assert sorted(result.predictions["cutoff"].unique()) == cutoffs
-    first = (last - timedelta(days=7 * 19)).isoformat()  # day 77: the first show is on day 100
+    first = (last - timedelta(days=7 * 19)).isoformat()  # day 71: the first show is on day 100
     with pytest.raises(ValueError, match=f"no show was played before the first cutoff {first}"):
         fold_cutoffs(_daily(), _concerts(), folds=20)
 
@@ -152,7 +160,7 @@ def test_each_fold_learns_only_from_what_its_cutoff_knew(run):
         assert (pd.to_datetime(train["last_sale_date"]).dropna() < pd.Timestamp(cutoff)).all()
         assert (pd.to_datetime(train["as_of"]) < pd.Timestamp(cutoff)).all()
         assert (pd.to_datetime(train["local_date"]) < pd.Timestamp(cutoff)).all()
-        finished = {cid for cid, s in SHOWS.items() if s.day < cutoff and s.status != "cancelled"}
+        finished = {cid for cid, s in SHOWS.items() if s.day < cutoff and s.status != "cancelled" and cid in COVERED}
         finals = train.drop_duplicates("concert_id").set_index("concert_id")["final_tickets"]
         assert finals.to_dict() == {cid: SHOWS[cid].sold_before(cutoff) for cid in sorted(finished)}
 
@@ -191,7 +199,7 @@ def test_a_feature_step_that_reads_the_final_count_stops_the_backtest():
     # Every finished show counts, as of every day before its last sale; the day itself and after are honest.
     first = caught.value.cutoff
     assert set(caught.value.violations["concert_id"]) == {
-        c for c, s in SHOWS.items() if s.day < first and s.status != "cancelled"
+        c for c, s in SHOWS.items() if s.day < first and s.status != "cancelled" and c in COVERED
     }
 
 
@@ -233,21 +241,26 @@ def test_the_table_has_every_model_at_every_horizon_and_overall(run):
     assert result.predictions.columns.tolist() == PREDICTION_COLUMNS
 
 
-def _scored(cutoff: date, low: int = 0, high: int = 90) -> list[str]:
-    """The shows a fold scores, by hand: played from the cutoff to the last sale day, ``low``..``high`` days out."""
-    return sorted(
-        cid for cid, s in SHOWS.items() if s.status != "cancelled" and s.day <= LAST_SALE and low <= (s.day - cutoff).days <= high
-    )
+def _scored(cutoff: date, low: int = 0, high: int = 90) -> list[tuple[date, str]]:
+    """What a fold scores, by hand: (as-of day, show) for each day of the cutoff's week and each show played from
+    that day to the last sale day, ``low``..``high`` days out."""
+    return [
+        (day, cid)
+        for day in (cutoff + timedelta(days=k) for k in range(7))
+        for cid, s in sorted(SHOWS.items())
+        if s.status != "cancelled" and cid in COVERED and s.day <= LAST_SALE and low <= (s.day - day).days <= high
+    ]
 
 
-def test_each_fold_scores_the_shows_played_after_its_cutoff_as_of_the_cutoff(run):
+def test_each_fold_scores_the_shows_played_after_each_day_of_its_week_as_of_that_day(run):
     cutoffs, _, result = run
     own = result.predictions[result.predictions["model"] == "sold_so_far"]
     for cutoff in cutoffs:
-        fold = own[own["cutoff"] == cutoff].sort_values("concert_id")
-        assert fold["concert_id"].tolist() == _scored(cutoff)
-        assert fold["tickets_sold_to_date"].tolist() == [SHOWS[c].sold_before(cutoff) for c in _scored(cutoff)]
-        assert fold["final_tickets"].tolist() == [sum(SHOWS[c].sales.values()) for c in _scored(cutoff)]
+        fold = own[own["cutoff"] == cutoff].sort_values(["as_of", "concert_id"])
+        scored = _scored(cutoff)
+        assert list(zip(fold["as_of"], fold["concert_id"], strict=True)) == scored
+        assert fold["tickets_sold_to_date"].tolist() == [SHOWS[c].sold_before(day) for day, c in scored]
+        assert fold["final_tickets"].tolist() == [sum(SHOWS[c].sales.values()) for _, c in scored]
 
 
 def _hand_30_days(cutoffs: list[date]) -> pd.DataFrame:
@@ -256,16 +269,16 @@ def _hand_30_days(cutoffs: list[date]) -> pd.DataFrame:
         np.array(v, dtype="float64")
         for v in zip(
             *[
-                (SHOWS[c].sold_before(cutoff), sum(SHOWS[c].sales.values()), SHOWS[c].capacity)
+                (SHOWS[c].sold_before(day), sum(SHOWS[c].sales.values()), SHOWS[c].capacity)
                 for cutoff in cutoffs
-                for c in _scored(cutoff, 22, 45)
+                for day, c in _scored(cutoff, 22, 45)
             ],
             strict=True,
         )
     )
     p10, p50, p90 = sold, np.minimum(2 * sold, cap), np.minimum(4 * sold, cap)
     pinball = [np.mean(np.maximum(q * (final - f), (q - 1) * (final - f))) for f, q in ((p10, 0.1), (p50, 0.5), (p90, 0.9))]
-    y, p = (final >= 0.99 * cap).astype("float64"), sold / cap
+    y, p = (final >= SOLD_OUT_AT * cap).astype("float64"), sold / cap
     pos, neg = p[y == 1], p[y == 0]
     pairs = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
     row = {
@@ -296,12 +309,12 @@ def test_sellout_metrics_against_the_base_rate_of_each_fold(run):
     metrics = sellout_metrics(result.predictions, "sold_so_far")
     y, p, base = [], [], []
     for cutoff in cutoffs:
-        finished = [s for s in SHOWS.values() if s.day < cutoff and s.status != "cancelled"]
-        rate = np.mean([s.sold_before(cutoff) >= 0.99 * s.capacity for s in finished])
-        for c in _scored(cutoff, 22, 45):
+        finished = [s for c, s in SHOWS.items() if s.day < cutoff and s.status != "cancelled" and c in COVERED]
+        rate = np.mean([s.sold_before(cutoff) >= SOLD_OUT_AT * s.capacity for s in finished])
+        for day, c in _scored(cutoff, 22, 45):
             s = SHOWS[c]
-            y.append(float(sum(s.sales.values()) >= 0.99 * s.capacity))
-            p.append(s.sold_before(cutoff) / s.capacity)
+            y.append(float(sum(s.sales.values()) >= SOLD_OUT_AT * s.capacity))
+            p.append(s.sold_before(day) / s.capacity)
             base.append(rate)
     y, p, base = np.array(y), np.array(p), np.array(base)
     assert metrics.model == "sold_so_far" and metrics.horizon_days == 30 and metrics.n == len(y)

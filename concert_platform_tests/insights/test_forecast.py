@@ -20,7 +20,7 @@ from pandas.testing import assert_frame_equal
 from concert_platform.insights.baselines import AdditivePickup, MultiplicativePickup
 from concert_platform.insights.bounds import QUANTILE_COLUMNS
 from concert_platform.insights.curves import booking_curves, snapshots
-from concert_platform.insights.forecast import CALIBRATION_SHARE, DemandForecaster, calibration_mask
+from concert_platform.insights.forecast import CALIBRATION_SHARE, DemandForecaster, PickupBase, calibration_mask
 from concert_platform.insights.horizons import HORIZONS
 from concert_platform.insights.leakage import future_sales_used, targets_after_cutoff
 from concert_platform.insights.metrics import score_by_horizon, wape
@@ -58,6 +58,20 @@ def _table(backtest: pd.DataFrame) -> str:
     )
 
 
+def test_gbm_corrects_per_bucket_the_pickup_that_erred_less_on_its_fitting_shows(world_split, forecaster):
+    """On this world the additive pickup is the known-capacity base 60 days out, the multiplicative one nearer;
+    for unknown capacity the additive pickup, one mean over all venue sizes, is never the better one."""
+    known, unknown = forecaster.known.base, forecaster.unknown.base
+    assert known.by_horizon == {
+        60: "additive_pickup",
+        30: "multiplicative_pickup",
+        14: "multiplicative_pickup",
+        7: "multiplicative_pickup",
+        1: "multiplicative_pickup",
+    }, known
+    assert set(unknown.by_horizon.values()) == {"multiplicative_pickup"}, unknown
+
+
 def test_training_sees_only_sales_and_shows_before_the_cutoff(demand_world, world_split):
     assert pd.to_datetime(world_split.daily_before["sale_date"]).max() < pd.Timestamp(world_split.cutoff)
     # every feature of every row, training and test, counts only sales before its as-of date
@@ -75,8 +89,8 @@ def test_gbm_beats_both_pickups_by_a_fifth_overall_and_is_no_worse_in_any_bucket
     better_pickup = wape_of[["additive_pickup", "multiplicative_pickup"]].min(axis=1)
     print("\n" + _table(backtest))
     assert wape_of.loc[0, "gbm"] <= 0.8 * better_pickup[0], _table(backtest)
-    # Close to the show the gbm keeps little of its correction to the multiplicative pickup (the shrinkage
-    # chosen on calibration shows), so the two can tie there; 5% is room for the calibration shows' chance.
+    # Close to the show the gbm keeps little of its correction to its base, the multiplicative pickup there (the
+    # shrinkage chosen on calibration shows), so the two can tie; 5% is room for the calibration shows' chance.
     assert (wape_of.loc[list(HORIZONS), "gbm"] <= 1.05 * better_pickup[list(HORIZONS)]).all(), _table(backtest)
 
 
@@ -95,6 +109,57 @@ def test_p50_is_closer_to_the_truth_than_the_pickups_for_shows_of_unknown_capaci
         for m in (AdditivePickup, MultiplicativePickup)
     ]
     assert ours < min(pickups), (ours, pickups)
+
+
+def _finished_club_shows() -> pd.DataFrame:
+    """Five finished shows at 1,000-seat venues, each as of 60 days and 1 day before the show, and once 120 days out.
+
+    A day out each has sold 90% of its final: a ratio of 10/9 is exact, a mean of what was still sold (50) is
+    off by up to 40. Sixty days out the few tickets sold run against the finals (20 for the show that ends at
+    100, 1 for the one that ends at 900), so the ratio (2,500 / 38) sends them anywhere from 66 to capacity,
+    while the mean of what was still sold (492.4) lands each within 412 of its final.
+    """
+    final = np.array([100.0, 300.0, 500.0, 700.0, 900.0])
+    sold = {120: np.zeros(5), 60: np.array([20.0, 10.0, 5.0, 2.0, 1.0]), 1: 0.9 * final}
+    return pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "concert_id": [f"C{i}" for i in range(5)],
+                    "capacity": pd.array([1000] * 5, "Int64"),
+                    "days_to_show": days,
+                    "horizon_days": pd.array([{120: None, 60: 60, 1: 1}[days]] * 5, "Int64"),
+                    "tickets_sold_to_date": sold[days],
+                    "final_tickets": final,
+                    "censored": False,
+                }
+            )
+            for days in (120, 60, 1)
+        ],
+        ignore_index=True,
+    )
+
+
+def test_the_base_is_the_additive_pickup_where_the_multiplicative_one_errs_more():
+    rows = _finished_club_shows()
+    additive, multiplicative = AdditivePickup.fit(rows), MultiplicativePickup.fit(rows)
+    base = PickupBase.fit(additive, multiplicative, rows)
+    assert base.by_horizon[60] == "additive_pickup" and base.by_horizon[1] == "multiplicative_pickup"
+    # over every row (120 days out, the ratio learned from nothing sold leaves each show at 0) the mean errs less too;
+    # buckets without rows take that pooled choice
+    assert base.pooled == "additive_pickup" and base.by_horizon[30] == base.by_horizon[7] == "additive_pickup"
+    far, near, beyond = (rows[rows["days_to_show"] == days] for days in (60, 1, 120))
+    assert base.project(far) == pytest.approx(far["tickets_sold_to_date"] + (2500 - 38) / 5)
+    assert base.project(near) == pytest.approx(near["final_tickets"])
+    assert base.project(beyond) == pytest.approx(additive.project(beyond))  # in no bucket: the pooled choice
+    # the same shows, with sales 60 days out that do foretell the final: the ratio is the base there too
+    foretold = rows.assign(
+        tickets_sold_to_date=np.where(rows["days_to_show"] == 60, 0.2 * rows["final_tickets"], rows["tickets_sold_to_date"])
+    )
+    assert (
+        PickupBase.fit(AdditivePickup.fit(foretold), MultiplicativePickup.fit(foretold), foretold).by_horizon[60]
+        == "multiplicative_pickup"
+    )
 
 
 def test_calibration_shows_are_drawn_per_concert_whatever_the_row_order(world_split):
@@ -126,6 +191,21 @@ def test_forecasts_stay_within_what_is_possible(small_world, small_split):
     out = DemandForecaster.fit(small_split.train, seed=0).predict(now)
     _assert_bounded(now, out)
     assert (now["days_to_show"] > 90).any() and now["capacity"].isna().any() and (now["days_to_show"] < 0).any()
+
+
+def test_a_show_of_unknown_capacity_far_bigger_than_any_seen_stays_within_the_largest_final(small_split):
+    """With no capacity to cap at, 30x the tickets of the best seller, far out, would run the log correction away."""
+    train, test = small_split.train, small_split.test
+    largest = float(train["final_tickets"].max())
+    far = test[test["capacity"].notna() & (test["days_to_show"] >= 46)].head(20)
+    giant = far.assign(
+        capacity=pd.NA,
+        tickets_sold_to_date=lambda f: f["tickets_sold_to_date"] * 0 + int(largest) // 3,
+        sell_through_to_date=pd.NA,
+    )
+    out = DemandForecaster.fit(train, seed=0).predict(giant)
+    assert (out["forecast_p90"] <= largest + 1e-6).all() and (out["forecast_p10"] >= largest // 3).all()
+    assert (out["forecast_p10"] <= out["forecast_p50"]).all() and (out["forecast_p50"] <= out["forecast_p90"]).all()
 
 
 def test_scoring_100k_upcoming_shows(demand_world, forecaster):

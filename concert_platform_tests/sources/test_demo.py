@@ -13,6 +13,7 @@ import pytest
 from concert_platform.models.codes import ISO_3166_ALPHA2, ISO_4217
 from concert_platform.sources.base import MusicBrainzClient, SpotifyClient, TicketmasterClient
 from concert_platform.sources.demo import DemoCatalog, DemoMusicBrainz, DemoSpotify, DemoTicketmaster
+from concert_platform.sources.demo_catalog import FUTURE_DAYS, PAST_DAYS
 from concert_platform.sources.demo_payloads import normalize_name
 
 ANCHOR = date(2026, 11, 1)
@@ -46,12 +47,12 @@ def _share(items, predicate) -> float:
 
 
 def test_catalog_sizes_and_unique_ids(catalog, events):
-    assert len(catalog.artists) == 300 and len(catalog.venues) == 150 and len(catalog.events) == 3000
+    assert len(catalog.artists) == 300 and len(catalog.venues) == 150 and len(catalog.events) == 5400
     assert len({a.tm_id for a in catalog.artists}) == 300
     assert len({v.id for v in catalog.venues}) == 150
-    assert len({e["id"] for e in events}) == len(events) == 3000
+    assert len({e["id"] for e in events}) == len(events) == 5400
     days = [e.local_date for e in catalog.events if e.local_date]
-    assert min(days) >= ANCHOR - timedelta(days=45) and max(days) <= ANCHOR + timedelta(days=240)
+    assert min(days) >= ANCHOR - timedelta(days=PAST_DAYS) and max(days) <= ANCHOR + timedelta(days=FUTURE_DAYS)
 
 
 def test_clients_implement_the_protocols(catalog):

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.json as pajson
@@ -18,6 +19,7 @@ import pytest
 from pydantic import ValidationError
 
 from concert_platform.models import TicketSale
+from concert_platform.sources import demo_demand as dd
 from concert_platform.sources.demo import DemoCatalog
 from concert_platform.sources.demo_sales import DEFECT_KINDS, NOT_JSON_LINE, seed_landing_zone, write_day_of_sales
 from concert_platform.sources.landing import LandingZone
@@ -40,7 +42,7 @@ def catalog() -> DemoCatalog:
 @pytest.fixture(scope="module")
 def seeded(tmp_path_factory, catalog):
     root = tmp_path_factory.mktemp("landing")
-    summary = seed_landing_zone(LandingZone(open_location(str(root))), catalog, START, DAYS, sales_per_day_hint=3000)
+    summary = seed_landing_zone(LandingZone(open_location(str(root))), catalog, START, DAYS, sales_per_day=3000)
     return root, summary
 
 
@@ -155,6 +157,8 @@ def test_model_rejects_exactly_the_row_defects_it_can_see(seeded, records):
 
 
 def test_clean_sales_follow_the_catalog(records, catalog):
+    world = dd.demand_world(catalog)
+    index = {concert_id: i for i, concert_id in enumerate(world.ids)}
     checked = 0
     for day, rows in records.items():
         ids = Counter(r.get("sale_id") for _, r in rows if isinstance(r, dict))
@@ -163,7 +167,9 @@ def test_clean_sales_follow_the_catalog(records, catalog):
                 continue
             event = catalog.event_by_id[r["concert_id"]]
             sold = datetime.fromisoformat(r["sold_at"])
-            assert event.sells and event.onsale_start <= sold < event.starts_at
+            # inside the show's selling window: on-sale to the show, or to its cancellation or postponement
+            i = index[r["concert_id"]]
+            assert world.sale_start[i] <= sold.timestamp() < world.sale_stop[i] <= event.starts_at.timestamp()
             zone = ZoneInfo(event.venue.timezone)
             assert sold.utcoffset() == sold.astimezone(zone).utcoffset()
             assert r["currency"] == event.currency
@@ -185,11 +191,15 @@ def test_capacity_is_never_exceeded_and_shows_sell_out(tmp_path, catalog):
         for _, r in _read_day(tmp_path / "ticket_sales" / day):
             tickets[r["concert_id"]] += r["quantity"]
     assert sum(tickets.values()) == summary.tickets
+    # what each show sold before the first seeded day is in no file, but counts against its capacity
+    world = dd.demand_world(catalog)
+    before = dict(zip(world.ids, np.floor(dd.expected_sold(world, dd.day_start(START))).astype(int), strict=True))
     for concert_id, sold in tickets.items():
-        assert sold <= catalog.event_by_id[concert_id].venue.capacity
-    assert summary.sold_out
-    for concert_id in summary.sold_out:
-        assert tickets[concert_id] >= catalog.event_by_id[concert_id].venue.capacity - 10
+        assert before[concert_id] + sold <= catalog.event_by_id[concert_id].venue.capacity
+    sold_out_here = [c for c in summary.sold_out if tickets[c]]
+    assert sold_out_here
+    for concert_id in summary.sold_out:  # sold out exactly, before the first day or during the seeded ones
+        assert before[concert_id] + tickets[concert_id] == catalog.event_by_id[concert_id].venue.capacity
 
 
 def test_same_inputs_give_byte_identical_files(tmp_path, catalog):
@@ -202,7 +212,7 @@ def test_same_inputs_give_byte_identical_files(tmp_path, catalog):
 
     for name, seed in (("a", 7), ("b", 7), ("c", 8)):
         zone = LandingZone(open_location(str(tmp_path / name)))
-        seed_landing_zone(zone, catalog, START, 3, sales_per_day_hint=1500, seed=seed)
+        seed_landing_zone(zone, catalog, START, 3, sales_per_day=1500, seed=seed)
     a, b, c = tree(tmp_path / "a"), tree(tmp_path / "b"), tree(tmp_path / "c")
     assert a == b and len(a) == 1 + 3 * 3 + 1
     assert a.keys() == c.keys() and a != c
@@ -224,7 +234,7 @@ def test_one_big_day_in_jsonl(tmp_path, catalog):
 def test_seeds_an_s3_landing_zone(s3_bucket, aws_env, catalog):
     location = open_location(f"s3://{s3_bucket}/landing", endpoint_url=aws_env)
     zone = LandingZone(location)
-    summary = seed_landing_zone(zone, catalog, START, 1, sales_per_day_hint=500)
+    summary = seed_landing_zone(zone, catalog, START, 1, sales_per_day=500)
     assert {f.name for f in zone.sale_files(START.isoformat())} == {*_FILE_CHANNELS, "corrupt.parquet"}
     with zone.open(zone.reference_path("venue_capacities.csv")) as f:
         assert f.read().startswith(b'"venue_id","capacity","source"')
@@ -232,13 +242,13 @@ def test_seeds_an_s3_landing_zone(s3_bucket, aws_env, catalog):
 
 
 def test_days_before_any_show_goes_on_sale_are_seeded_as_empty_files(tmp_path):
-    # `DEMO_DAYS=365 make run`: the year starts before the demo world's first sale.
+    # `DEMO_DAYS=500 make run`: the days start before the demo world's first sale.
     from concert_platform.transforms.ticket_sales import load_sales_partition
 
     anchor = date(2026, 11, 20)
     zone = LandingZone(open_location(str(tmp_path)))
-    first = anchor - timedelta(days=365)
-    summary = seed_landing_zone(zone, DemoCatalog(seed=7, anchor=anchor), first, 3, sales_per_day_hint=500, defect_rate=0)
+    first = anchor - timedelta(days=500)
+    summary = seed_landing_zone(zone, DemoCatalog(seed=7, anchor=anchor), first, 3, sales_per_day=500, defect_rate=0)
     assert summary.records == 0 and {f.day for f in zone.sale_files()} == {
         (first + timedelta(days=i)).isoformat() for i in range(3)
     }

@@ -23,6 +23,7 @@ import dagster as dg
 import pandas as pd
 import pyarrow as pa
 
+from concert_platform.defs.automation import FOLLOWS_UPSTREAM
 from concert_platform.defs.io_manager import PRIMARY_KEY, WAREHOUSE_POOL
 from concert_platform.defs.resources import LakeResource
 from concert_platform.transforms.sales_daily import DAILY_SALES_SCHEMA
@@ -57,6 +58,7 @@ def md_list(items) -> str:
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["concert_id", "as_of"]},
@@ -70,21 +72,29 @@ def md_list(items) -> str:
         )
     ],
     description="What the forecasters learn from: every show played before the day after the last sales day, "
-    "as of each of 0..90 days before it (sales strictly before that day), with its features and final tickets.",
+    "as of each of 0..90 days before it (sales strictly before that day), with its features and final tickets. "
+    "Shows on sale before the first loaded sales day are left out (their sales before it were never loaded); "
+    "the metadata counts them.",
 )
 def forecast_training(concerts: pd.DataFrame, venues: pd.DataFrame, artists: pd.DataFrame, ticket_sales_daily: pd.DataFrame):
     from concert_platform.defs.assets import insights_serving as s
+    from concert_platform.insights import curves
 
     daily = sales_or_empty(ticket_sales_daily)
     cutoff = s.as_of(daily, datetime.now(UTC).date())
     rows = s.training_rows(daily, concerts, venues, artists, cutoff)
     found = s.leaks(rows, daily, cutoff)
+    left_out = curves.uncovered_finished(curves.booking_curves(daily, concerts), concerts, cutoff)
+    loaded_from = pd.to_datetime(daily["sale_date"]).min()
     yield dg.Output(
         rows,
         metadata={
             "cutoff": dg.MetadataValue.text(cutoff.isoformat()),
             "finished_shows": int(rows["concert_id"].nunique()),
             "sold_out_shows": int(rows.drop_duplicates("concert_id")["censored"].fillna(False).astype(bool).sum()),
+            "sales_loaded_from": dg.MetadataValue.text(loaded_from.date().isoformat() if pd.notna(loaded_from) else "none"),
+            "finished_shows_not_covered": dg.MetadataValue.int(len(left_out)),
+            "not_covered_sample": dg.MetadataValue.json(left_out[:_SHOWN]),
         },
     )
     yield dg.AssetCheckResult(
@@ -106,6 +116,7 @@ def forecast_training(concerts: pd.DataFrame, venues: pd.DataFrame, artists: pd.
     deps=["forecast_training"],
     outs={
         "forecast_backtest": dg.AssetOut(
+            automation_condition=FOLLOWS_UPSTREAM,
             kinds={"pandas", "duckdb"},
             metadata={PRIMARY_KEY: ["model", "horizon_days"]},
             description="Rolling-origin backtest (weekly cutoffs, at least 6 folds) of the forecaster and the sell-out "
@@ -113,9 +124,11 @@ def forecast_training(concerts: pd.DataFrame, venues: pd.DataFrame, artists: pd.
             "history holds too few finished shows for 6 folds.",
         ),
         "forecast_backtest_predictions": dg.AssetOut(
+            automation_condition=FOLLOWS_UPSTREAM,
             kinds={"pandas", "duckdb"},
-            metadata={PRIMARY_KEY: ["model", "cutoff", "concert_id"]},
-            description="Every backtest forecast: per model, fold cutoff and scored show, its forecast and the truth.",
+            metadata={PRIMARY_KEY: ["model", "cutoff", "as_of", "concert_id"]},
+            description="Every backtest forecast: per model, fold cutoff, day of the fold's week and scored show, its forecast "
+            "and the truth.",
         ),
     },
 )
@@ -175,6 +188,7 @@ def wape_markdown(table: pd.DataFrame) -> str:
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"scikitlearn", "duckdb"},
     pool=WAREHOUSE_POOL,
     op_tags=PROMOTION_FIRST,
@@ -259,6 +273,7 @@ def _metric(table: pd.DataFrame | None, model: str, column: str) -> float:
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
     op_tags=PROMOTION_FIRST,

@@ -18,6 +18,7 @@ import dagster as dg
 import pandas as pd
 
 from concert_platform.defs.assets.insights_models import GROUP, md_list, sales_or_empty
+from concert_platform.defs.automation import FOLLOWS_UPSTREAM
 from concert_platform.defs.io_manager import PRIMARY_KEY, WAREHOUSE_POOL
 from concert_platform.defs.resources import LakeResource, WarehouseResource
 
@@ -39,6 +40,7 @@ def _production(lake: LakeResource, warehouse: WarehouseResource) -> pd.DataFram
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["concert_id"]},
@@ -101,25 +103,32 @@ def concert_forecasts(
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["concert_id"]},
     description="Upcoming shows selling behind or ahead of similar finished shows at the same days to show, by how "
-    "much (tickets and forecast-interval half-widths) and why; rank 1 the most severe.",
+    "much (tickets and forecast-interval half-widths) and why; rank 1 the most severe. Shows on sale before the first "
+    "loaded sales day are not compared: their sales before it were never loaded.",
 )
-def pace_alerts(concert_forecasts: pd.DataFrame, forecast_training: pd.DataFrame, concerts: pd.DataFrame) -> dg.Output:
-    from concert_platform.insights import pace
+def pace_alerts(
+    concert_forecasts: pd.DataFrame, forecast_training: pd.DataFrame, concerts: pd.DataFrame, ticket_sales_daily: pd.DataFrame
+) -> dg.Output:
+    from concert_platform.insights import curves, pace
 
     status = concerts.assign(concert_id=concerts["concert_id"].astype(str)).drop_duplicates("concert_id").set_index("concert_id")
     snapshots = concert_forecasts.rename(columns={"tickets_sold": "tickets_sold_to_date"}).assign(
         status=lambda f: f["concert_id"].map(status["status"])
     )
-    out = pace.pace_alerts(snapshots, pace.expected_curves(forecast_training), concert_forecasts)
+    # forecast_training holds covered shows only, so the expectation is whole; the upcoming shows need the same test.
+    covered = curves.covered_shows(curves.booking_curves(sales_or_empty(ticket_sales_daily), concerts), concerts)
+    out = pace.pace_alerts(snapshots, pace.expected_curves(forecast_training), concert_forecasts, covered=covered)
     return dg.Output(
         out,
         metadata={
             "behind": int((out["direction"] == "behind").sum()),
             "ahead": int((out["direction"] == "ahead").sum()),
+            "upcoming_not_covered": dg.MetadataValue.int(int((~concert_forecasts["concert_id"].astype(str).isin(covered)).sum())),
             "most_severe": _preview(out, ["severity_rank", "concert_id", "direction", "gap_tickets", "reason"]),
         },
     )
@@ -127,6 +136,7 @@ def pace_alerts(concert_forecasts: pd.DataFrame, forecast_training: pd.DataFrame
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["concert_id"]},
@@ -150,6 +160,7 @@ def sellout_watch(concert_forecasts: pd.DataFrame, forecast_training: pd.DataFra
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"pandas", "duckdb"},
     pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["artist_id", "city", "country"]},
@@ -173,6 +184,7 @@ def artist_market_opportunities(
 
 @dg.asset(
     group_name=GROUP,
+    automation_condition=FOLLOWS_UPSTREAM,
     kinds={"html", "duckdb"},
     pool=WAREHOUSE_POOL,
     metadata={PRIMARY_KEY: ["report_uri"]},

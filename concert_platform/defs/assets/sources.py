@@ -7,9 +7,16 @@ import pyarrow as pa
 
 from concert_platform.defs.io_manager import PRIMARY_KEY
 from concert_platform.defs.metadata import table_metadata
-from concert_platform.defs.resources import MusicBrainzResource, SpotifyResource, TicketmasterResource
+from concert_platform.defs.resources import (
+    LakeResource,
+    MusicBrainzResource,
+    SpotifyResource,
+    TicketmasterResource,
+    WarehouseResource,
+)
 from concert_platform.sources.base import ClientStats, SourceUnavailable
 from concert_platform.transforms.catalog import event_parts
+from concert_platform.transforms.event_history import with_history
 from concert_platform.transforms.fetch_plan import Request, musicbrainz_requests, spotify_requests
 from concert_platform.transforms.identity import SourceIndex, id_lookup, search_lookup, url_lookup
 from concert_platform.transforms.raw import raw_row, raw_table
@@ -59,9 +66,19 @@ def _source_results(stats: ClientStats, table: pa.Table, **extra):
     retry_policy=SOURCE_RETRY,
     metadata={PRIMARY_KEY: ["source_id"]},
     check_specs=_checks("ticketmaster_events_raw"),
-    description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched.",
+    description="Ticketmaster Discovery music events (with embedded venues and attractions), as fetched, accumulating: "
+    "events that started before the fetch window are carried over from the previous materialisation (with their own "
+    "fetched_at and lookup); events inside the window that Ticketmaster no longer returns are dropped.",
 )
-def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWindow, ticketmaster: TicketmasterResource):
+def ticketmaster_events_raw(
+    context: dg.AssetExecutionContext,
+    config: EventWindow,
+    ticketmaster: TicketmasterResource,
+    lake: LakeResource,
+    warehouse: WarehouseResource,
+):
+    """The window's events as fetched, plus the played shows earlier materialisations fetched
+    (`transforms.event_history.with_history`): the window moves on, the history stays."""
     client = ticketmaster.client()
     today = datetime.combine(ticketmaster.reference_date(), time(), tzinfo=UTC)
     start, end = today - timedelta(days=config.days_back), today + timedelta(days=config.days_ahead)
@@ -70,8 +87,20 @@ def ticketmaster_events_raw(context: dg.AssetExecutionContext, config: EventWind
         for event in (page.get("_embedded") or {}).get("events") or []:
             events[event["id"]] = event  # overlapping windows repeat events; the last copy wins
     window = f"window:{start:%Y-%m-%d}/{end:%Y-%m-%d}"
-    table = raw_table(raw_row(event_id, "event", window, event) for event_id, event in sorted(events.items()))
-    yield from _source_results(client.stats, table, window=window)
+    fetched = raw_table(raw_row(event_id, "event", window, event) for event_id, event in sorted(events.items()))
+    # When some windows failed, an event missing from the fetch may just be in one of them: keep every known event
+    # dated before the window's end, as if none had been removed, until a complete fetch says otherwise.
+    keep_before = start if client.stats.failures == 0 else end
+    table = with_history(_committed(lake, warehouse, context.asset_key.path[-1]), fetched, keep_before)
+    yield from _source_results(client.stats, table, window=window, carried_over_events=table.num_rows - fetched.num_rows)
+
+
+def _committed(lake: LakeResource, warehouse: WarehouseResource, name: str) -> pa.Table | None:
+    """The asset's value the warehouse committed, read as the IO manager's load_input reads it; None if never made."""
+    try:
+        return lake.lake().following(warehouse.warehouse().committed_versions).read(name)
+    except FileNotFoundError:  # never materialised: no history yet
+        return None
 
 
 @dg.asset(
