@@ -63,8 +63,12 @@ class GeneratedWorld:
     artists: pd.DataFrame
 
 
-def generate_world(seed: int = 7, n_events: int = N_EVENTS, anchor: date = ANCHOR, today: date | None = None) -> GeneratedWorld:
-    """A catalog of ``n_events`` shows (fewer artists and venues in proportion) and its sales before ``today``."""
+def generate_world(
+    seed: int = 7, n_events: int = N_EVENTS, anchor: date = ANCHOR, today: date | None = None, history_days: int | None = None
+) -> GeneratedWorld:
+    """A catalog of ``n_events`` shows (fewer artists and venues in proportion) and its sales before ``today``:
+    all of them, or those of the last ``history_days`` days, as `make run` seeds them (``today=anchor,
+    history_days=300`` is its world)."""
     catalog = DemoCatalog(
         seed=seed, anchor=anchor, n_artists=max(30, n_events // 10), n_venues=max(len(CITIES), n_events // 20), n_events=n_events
     )
@@ -76,17 +80,20 @@ def generate_world(seed: int = 7, n_events: int = N_EVENTS, anchor: date = ANCHO
         demand=world,
         truth=dd.truth_frame(world),
         today=today,
-        daily=_daily(world, events, today, seed),
+        daily=_daily(world, events, today, seed, history_days),
         concerts=_concerts(catalog),
         venues=_venues(catalog, seed),
         artists=_artists(catalog),
     )
 
 
-def _daily(world: dd.DemandWorld, events: list, today: date, seed: int) -> pd.DataFrame:
-    """Every UTC day from the first on-sale to the day before ``today``, sampled as the landing-zone seeder would."""
+def _daily(world: dd.DemandWorld, events: list, today: date, seed: int, history_days: int | None) -> pd.DataFrame:
+    """Every UTC day from the first on-sale (or ``history_days`` before ``today``) to the day before ``today``,
+    sampled as the landing-zone seeder would: what sold before the first day counts against capacity."""
     first = datetime.fromtimestamp(int(world.sale_start.min()), UTC).date()
-    sold = np.zeros(len(world), dtype=np.int64)
+    if history_days is not None:
+        first = today - timedelta(days=history_days)
+    sold = np.floor(dd.expected_sold(world, dd.day_start(first))).astype(np.int64)
     price = np.round([sum(dd.price_range(e)) / 2 for e in events], 2)
     currency = np.array([e.currency for e in events])
     parts = []
