@@ -117,3 +117,41 @@ bench-insights: install
 
 clean:
 	rm -rf .concert_data $(DAGSTER_HOME) bench/.data
+
+# The AWS deployment (infra/, a CDK app) has its own venv and lock: aws-cdk-lib runs on Node through jsii,
+# and none of it belongs in the platform's image. Node (any version jsii accepts) must be on PATH.
+INFRA_VENV := infra/.venv
+INFRA_PY := $(INFRA_VENV)/bin/python
+# jsii prints a banner for Node 20 on every call; the machines here have Node 20.
+INFRA_ENV := JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20
+INFRA_ENV_NAME ?= dev
+
+.PHONY: infra-install infra-synth infra-test infra-lock
+
+$(INFRA_VENV)/.installed: infra/requirements.lock
+	$(PYTHON) -m venv $(INFRA_VENV)
+	$(INFRA_PY) -m pip install --quiet --upgrade pip
+	$(INFRA_PY) -m pip install --quiet -r infra/requirements.lock
+	# The platform's package without its dependencies: the stack imports concert_platform.stream_landing (standard
+	# library only), so the Firehose partitions by the very rule the platform's tests hold it to.
+	$(INFRA_PY) -m pip install --quiet --no-deps -e .
+	touch $@
+
+## infra-install: infra/.venv from infra/requirements.lock (aws-cdk-lib, cdk-nag, pytest)
+infra-install: $(INFRA_VENV)/.installed
+
+## infra-synth: every stack of one environment into infra/cdk.out, each with its resource count; no AWS
+##              credentials needed (`make infra-synth INFRA_ENV_NAME=prod` for prod)
+infra-synth: infra-install
+	cd infra && $(INFRA_ENV) .venv/bin/python app.py --env $(INFRA_ENV_NAME)
+
+## infra-test: the CDK app's offline tests (templates, IAM, cdk-nag, snapshots; the instance file is checked
+##             against Dagster's schemas in the platform's venv, hence `install`)
+infra-test: infra-install install
+	cd infra && $(INFRA_ENV) .venv/bin/python -m pytest $(PYTEST_ARGS)
+
+## infra-lock: re-resolve infra/requirements.lock from infra/requirements.txt
+infra-lock: infra-install
+	$(INFRA_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+	cd infra && .venv/bin/uv pip compile --quiet --python-version 3.11 --python-platform x86_64-unknown-linux-gnu \
+		--custom-compile-command "make infra-lock" requirements.txt -o requirements.lock

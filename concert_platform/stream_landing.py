@@ -86,7 +86,7 @@ FIREHOSE_S3_PREFIX = f"{SALES_DIR}/!{{partitionKeyFromQuery:{PARTITION_KEY}}}/"
 # The loader lists only names with a sale-file suffix: a Firehose object without one is never read.
 # With GZIP compression on the Firehose, use ".jsonl.gz" (the loader reads gzip).
 FIREHOSE_FILE_EXTENSION = ".jsonl"
-FAILED_DIR = "ticket_sales_failed"  # beside ticket_sales/, never read by the loader
+FAILED_DIR = "_firehose_errors"  # a leading "_": the landing zone never lists it, so the loader never reads it
 FIREHOSE_ERROR_OUTPUT_PREFIX = f"{FAILED_DIR}/!{{firehose:error-output-type}}/!{{timestamp:yyyy-MM-dd}}/"
 
 _PY_SOLD_AT = re.compile(_JQ_SOLD_AT.replace("(?<", "(?P<").replace(r"\z", r"\Z"))
