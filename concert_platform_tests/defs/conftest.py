@@ -45,3 +45,13 @@ def seed(settings: Settings, days: int = DAYS, per_day: int = 3000):
 @pytest.fixture
 def settings(tmp_path):
     return demo_settings(tmp_path)
+
+
+def check_results(result) -> dict[tuple[str, str], bool]:
+    """(asset, check) -> passed, for every check a run evaluated."""
+    out = {}
+    for event in result.all_events:
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            data = event.event_specific_data
+            out[(data.asset_key.to_user_string(), data.check_name)] = data.passed
+    return out

@@ -8,7 +8,7 @@ from concert_platform.defs.build import build_definitions
 from concert_platform.sources.demo import DemoCatalog
 from concert_platform.storage.warehouse import make_warehouse
 
-from .conftest import DEMO_DATE
+from .conftest import DEMO_DATE, check_results
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 CATALOG_CHECKED = ("artists", "venues", "concerts")
@@ -19,15 +19,6 @@ def _catalog_run(defs, instance, days_back: int):
     result = defs.resolve_job_def("catalog_job").execute_in_process(instance=instance, run_config=run_config)
     assert result.success
     return result
-
-
-def _checks(result) -> dict[tuple[str, str], bool]:
-    out = {}
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data
-            out[(data.asset_key.to_user_string(), data.check_name)] = data.passed
-    return out
 
 
 def test_shows_that_left_the_window_stay_in_concerts(settings):
@@ -58,7 +49,7 @@ def test_shows_that_left_the_window_stay_in_concerts(settings):
 
     concerts = set(warehouse.read("concerts")["concert_id"].to_pylist())
     assert concerts == wide_concerts and len(played & concerts) > 0.95 * len(played)
-    checks = _checks(narrow)
+    checks = check_results(narrow)
     evaluated = {key: passed for key, passed in checks.items() if key[0] in CATALOG_CHECKED}
     assert ("concerts", "artist_id_resolves") in evaluated and ("concerts", "supporting_artist_ids_resolves") in evaluated
     assert all(evaluated.values()), {key for key, passed in evaluated.items() if not passed}

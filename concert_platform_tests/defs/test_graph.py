@@ -13,7 +13,7 @@ from concert_platform.storage.lake import Lake
 from concert_platform.storage.warehouse import make_warehouse
 
 from ..sales_tables import assert_same_tables, sales_tables
-from .conftest import seed
+from .conftest import check_results, seed
 
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}
 MODEL_TABLES = ("artists", "venues", "concerts", "ticket_sales")
@@ -23,15 +23,6 @@ def _run(defs, instance, job, partition=None):
     result = defs.resolve_job_def(job).execute_in_process(instance=instance, partition_key=partition, run_config=QUIET)
     assert result.success
     return result
-
-
-def _checks(result) -> dict[tuple[str, str], bool]:
-    out = {}
-    for event in result.all_events:
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            data = event.event_specific_data
-            out[(data.asset_key.to_user_string(), data.check_name)] = data.passed
-    return out
 
 
 def test_whole_graph_on_demo_data(settings):
@@ -72,9 +63,9 @@ def test_whole_graph_on_demo_data(settings):
     sources = warehouse.read("rejected_records", {"entity": "ticket_sales", "partition_key": days[1]})["source"].to_pylist()
     assert "corrupt.parquet" in sources
 
-    checks = _checks(catalog)
+    checks = check_results(catalog)
     for run in sales_runs:
-        checks.update(_checks(run))
+        checks.update(check_results(run))
     for table in MODEL_TABLES:
         assert checks[(table, "primary_key_unique")], table
         assert checks[(table, "reject_rate_below_threshold")], table

@@ -12,20 +12,13 @@ import re
 import pytest
 
 from concert_platform.storage.warehouse import make_warehouse
-from concert_platform_tests.clone_root import bare_environment, install_instance, make_clone_root, run
+from concert_platform_tests.clone_root import install_instance, make_clone_root, run
 from concert_platform_tests.topology.graphql import DagsterUI
-from concert_platform_tests.topology.services import Service, free_port, wait_for_port
+from concert_platform_tests.topology.services import free_port, serve_in_clone
 
 pytestmark = pytest.mark.demo_world
 
 DEMO_DATE = "2026-11-26"
-
-
-def _serve(root, name: str, argv: list[str], port: int | None) -> Service:
-    service = Service(name, argv, bare_environment(root / ".home"), root, root).start()
-    if port is not None:
-        wait_for_port(port, 180, service.process)
-    return service
 
 
 def test_make_run_trains_and_promotes_and_the_daemon_does_it_again_from_the_ui(tmp_path):
@@ -55,8 +48,8 @@ def test_make_run_trains_and_promotes_and_the_daemon_does_it_again_from_the_ui(t
 
     # The UI's path: insights_job launched through GraphQL, queued, and run by the daemon in a run worker.
     port = free_port()
-    webserver = _serve(root, "webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], port)
-    daemon = _serve(root, "daemon", ["dagster-daemon", "run"], None)
+    webserver = serve_in_clone(root, "webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], port)
+    daemon = serve_in_clone(root, "daemon", ["dagster-daemon", "run"], None)
     ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: webserver.log_tail() + daemon.log_tail())
     try:
         ui.wait_until_ready()

@@ -15,6 +15,8 @@ import sys
 import time
 from pathlib import Path
 
+from concert_platform_tests.clone_root import bare_environment
+
 BIN = Path(sys.executable).parent
 
 
@@ -76,3 +78,11 @@ class Service:
     def log_tail(self, lines: int = 60) -> str:
         text = self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
         return f"--- {self.name} ---\n" + "\n".join(text.splitlines()[-lines:])
+
+
+def serve_in_clone(root: Path, name: str, argv: list[str], port: int | None) -> Service:
+    """A service started in a fresh clone's root with nothing exported, and up once ``port`` answers."""
+    service = Service(name, argv, bare_environment(root / ".home"), root, root).start()
+    if port is not None:
+        wait_for_port(port, 180, service.process)
+    return service

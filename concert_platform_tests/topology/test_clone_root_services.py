@@ -7,23 +7,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from concert_platform_tests.clone_root import bare_environment, install_instance, make_clone_root, run
+from concert_platform_tests.clone_root import install_instance, make_clone_root, run
 
 from .browser import rendered_text
 from .graphql import DagsterUI
-from .services import Service, free_port, wait_for_port
+from .services import free_port, serve_in_clone
 
 pytestmark = pytest.mark.topology
 
 SALES = ["ticket_sales", "ticket_sales_daily"]
 SEEDED = 3
-
-
-def _serve(root, name: str, argv: list[str], port: int | None) -> Service:
-    service = Service(name, argv, bare_environment(root / ".home"), root, root).start()
-    if port is not None:
-        wait_for_port(port, 180, service.process)
-    return service
 
 
 def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tmp_path):
@@ -33,7 +26,7 @@ def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tm
     days = [(datetime.now(UTC).date() - timedelta(days=n)).isoformat() for n in range(SEEDED, 0, -1)]
 
     port = free_port()
-    dev = _serve(root, "dagster_dev", ["dagster", "dev", "-h", "127.0.0.1", "-p", str(port)], port)
+    dev = serve_in_clone(root, "dagster_dev", ["dagster", "dev", "-h", "127.0.0.1", "-p", str(port)], port)
     ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: dev.log_tail())
     try:
         ui.wait_until_ready()
@@ -50,8 +43,8 @@ def test_make_run_then_the_ui_backfills_every_seeded_day_on_the_same_instance(tm
 
     # The two services a longer-lived machine runs, again with nothing exported.
     port = free_port()
-    webserver = _serve(root, "webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], port)
-    daemon = _serve(root, "daemon", ["dagster-daemon", "run"], None)
+    webserver = serve_in_clone(root, "webserver", ["dagster-webserver", "-h", "127.0.0.1", "-p", str(port)], port)
+    daemon = serve_in_clone(root, "daemon", ["dagster-daemon", "run"], None)
     ui = DagsterUI(f"http://127.0.0.1:{port}/graphql", lambda: webserver.log_tail() + daemon.log_tail())
     try:
         ui.wait_until_ready()

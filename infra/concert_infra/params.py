@@ -7,7 +7,7 @@ fixed here, so the VPC's subnets are laid out without asking AWS; the account is
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from aws_cdk import Aws
 
@@ -108,20 +108,16 @@ DEV = EnvParams(
     tags={"project": PROJECT, "environment": "dev"},
 )
 
-PROD = EnvParams(
+# Prod is dev with what differs for a production load: redundancy, retention, size and live sources.
+PROD = replace(
+    DEV,
     name="prod",
-    region="us-east-1",
-    availability_zones=("us-east-1a", "us-east-1b", "us-east-1c"),
     vpc_cidr="10.41.0.0/16",
     nat_gateways=3,
     ui_allowed_cidrs=("10.41.0.0/16",),
-    landing_ia_after_days=30,
     landing_noncurrent_expire_days=90,
-    staging_expire_days=7,
     compute_logs_expire_days=90,
-    redshift_base_rpu=8,
     redshift_max_rpu=64,
-    redshift_db="concert",
     db_instance_class="t4g.medium",
     db_multi_az=True,
     db_allocated_gib=50,
@@ -131,7 +127,6 @@ PROD = EnvParams(
     code_server=TaskSize(1024, 4096),
     webserver=TaskSize(1024, 2048),
     daemon=TaskSize(1024, 2048),
-    run=TaskSize(1024, 4096),
     concert_sources="live",
     kinesis_shards=2,
     firehose_buffer_seconds=300,
