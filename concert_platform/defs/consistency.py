@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import dagster as dg
 
 from concert_platform.defs.io_manager import PARTITION_COLUMN
+from concert_platform.defs.jobs import task_size
 from concert_platform.defs.resources import LakeResource, WarehouseResource
 from concert_platform.storage.consistency import compare
 
@@ -63,6 +64,7 @@ def consistency_job(checks: list[dg.AssetChecksDefinition]) -> dg.UnresolvedAsse
         "consistency_job",
         selection=dg.AssetSelection.checks(*checks),
         description="Compare the lake with the warehouse for every asset (no asset is materialised).",
+        tags=task_size(1024, 4096),  # one day of one asset at a time, from both sides
     )
 
 

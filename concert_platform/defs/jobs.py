@@ -13,13 +13,24 @@ from concert_platform.defs.resources import LandingZoneResource
 
 CATALOG_GROUPS = ("sources", "catalog")
 
+
+def task_size(cpu: int, memory_mib: int) -> dict[str, str]:
+    """A run's Fargate size when EcsRunLauncher starts it as its own task (infra/, AWS); other launchers ignore it.
+    Runs without these tags (automation, backfills launched bare) take the run task definition's 1 vCPU / 4 GiB."""
+    return {"ecs/cpu": str(cpu), "ecs/memory": str(memory_mib)}
+
+
 catalog_job = dg.define_asset_job(
     "catalog_job",
     selection=dg.AssetSelection.groups(*CATALOG_GROUPS),
     description="Fetch the sources and rebuild artists, venues and concerts; the features follow by themselves.",
+    tags=task_size(512, 2048),  # waits on the APIs' rate limits, holds a few thousand events
 )
 features_job = dg.define_asset_job(
-    "features_job", selection=dg.AssetSelection.groups("features"), description="Recompute the feature assets only."
+    "features_job",
+    selection=dg.AssetSelection.groups("features"),
+    description="Recompute the feature assets only.",
+    tags=task_size(1024, 4096),
 )
 insights_job = dg.define_asset_job(
     "insights_job",
@@ -28,7 +39,8 @@ insights_job = dg.define_asset_job(
     "(forecasts, pace alerts, sell-out watch, market opportunities, the HTML report). A failed promotion gate fails "
     "forecast_model's step and skips production_model: the run then shows as failed, and the insights still refresh.",
     # A gate that failed fails again on the same data: a retry would only repeat the backtest.
-    tags={"dagster/retry_on_asset_or_op_failure": "false"},
+    # Memory, not CPU: the fits run at one OpenMP thread; a year of curves and 6 folds' snapshots peak near 1 GB.
+    tags={"dagster/retry_on_asset_or_op_failure": "false", **task_size(1024, 8192)},
 )
 
 
@@ -39,6 +51,8 @@ def build_sales_job(without: list[dg.AssetChecksDefinition] = ()):
         "ticket_sales_job",
         selection=dg.AssetSelection.groups("sales") - dg.AssetSelection.checks(*without),
         description="Load days of ticket sales from the landing zone and roll them up.",
+        # A day streams through in batches: a 10M-sale day peaks near 1.1 GB (README, Speed).
+        tags=task_size(1024, 4096),
     )
 
 
