@@ -7,8 +7,8 @@ import duckdb
 from concert_platform.defs.build import build_definitions
 from concert_platform.defs.consistency import CHECK_NAME
 
-from .conftest import seed
-from .test_graph import _checks, _run
+from .conftest import check_results, seed
+from .test_graph import _run
 
 
 def test_the_check_passes_after_runs_and_fails_naming_the_day_that_differs(settings):
@@ -16,13 +16,13 @@ def test_the_check_passes_after_runs_and_fails_naming_the_day_that_differs(setti
     defs = build_definitions(settings)
     instance = dg.DagsterInstance.ephemeral()
     catalog = _run(defs, instance, "catalog_job")
-    assert _checks(catalog)[("concerts", CHECK_NAME)] is True  # small assets: checked in their own job
+    assert check_results(catalog)[("concerts", CHECK_NAME)] is True  # small assets: checked in their own job
     for day in days:
         sales = _run(defs, instance, "ticket_sales_job", day)
-        assert ("ticket_sales", CHECK_NAME) not in _checks(sales)  # every day read: not in the nightly run
+        assert ("ticket_sales", CHECK_NAME) not in check_results(sales)  # every day read: not in the nightly run
 
     checked = _run(defs, instance, "consistency_job")
-    results = _checks(checked)
+    results = check_results(checked)
     assert results[("ticket_sales", CHECK_NAME)] is True
     assert all(results.values()), results
 
