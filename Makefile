@@ -8,7 +8,7 @@ export DAGSTER_HOME ?= $(CURDIR)/.dagster_home
 INSTANCE ?= dagster.yaml
 DEMO_DAYS ?= 300
 
-.PHONY: install run dev test test-topology test-chaos test-demo-world bench seed clean
+.PHONY: install run dev test test-accuracy test-topology test-chaos test-demo-world bench seed clean
 
 # Installs take the exact versions in the lock files (Python 3.11, Linux x86_64), so every machine, CI and
 # the Docker image get the same packages; `make lock` re-resolves them after pyproject.toml changes.
@@ -70,6 +70,11 @@ dev: install instance
 ## test: the whole suite, against real parts (moto's S3 server, DuckDB files, HTTP stubs)
 test: install
 	$(PY) -m pytest
+
+## test-accuracy: the forecaster and the sell-out model held to the issue's bars on a 5,400-show generated world
+##                with known truth (a couple of minutes: the fits)
+test-accuracy: install
+	$(PY) -m pytest -m accuracy
 
 ## test-topology: code server, webserver and daemon on PostgreSQL, driven through GraphQL (minutes)
 test-topology: install

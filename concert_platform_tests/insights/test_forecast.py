@@ -58,6 +58,7 @@ def _table(backtest: pd.DataFrame) -> str:
     )
 
 
+@pytest.mark.accuracy
 def test_gbm_corrects_per_bucket_the_pickup_that_erred_less_on_its_fitting_shows(world_split, forecaster):
     """On this world the additive pickup is the known-capacity base 60 days out, the multiplicative one nearer;
     for unknown capacity the additive pickup, one mean over all venue sizes, is never the better one."""
@@ -72,6 +73,7 @@ def test_gbm_corrects_per_bucket_the_pickup_that_erred_less_on_its_fitting_shows
     assert set(unknown.by_horizon.values()) == {"multiplicative_pickup"}, unknown
 
 
+@pytest.mark.accuracy
 def test_training_sees_only_sales_and_shows_before_the_cutoff(demand_world, world_split):
     assert pd.to_datetime(world_split.daily_before["sale_date"]).max() < pd.Timestamp(world_split.cutoff)
     # every feature of every row, training and test, counts only sales before its as-of date
@@ -84,6 +86,7 @@ def test_training_sees_only_sales_and_shows_before_the_cutoff(demand_world, worl
     assert (pd.to_datetime(world_split.test["as_of"]) >= pd.Timestamp(world_split.cutoff)).all()
 
 
+@pytest.mark.accuracy
 def test_gbm_beats_both_pickups_by_a_fifth_overall_and_is_no_worse_in_any_bucket(backtest):
     wape_of = backtest.pivot(index="horizon_days", columns="model", values="wape")
     better_pickup = wape_of[["additive_pickup", "multiplicative_pickup"]].min(axis=1)
@@ -94,11 +97,13 @@ def test_gbm_beats_both_pickups_by_a_fifth_overall_and_is_no_worse_in_any_bucket
     assert (wape_of.loc[list(HORIZONS), "gbm"] <= 1.05 * better_pickup[list(HORIZONS)]).all(), _table(backtest)
 
 
+@pytest.mark.accuracy
 def test_80_percent_intervals_cover_about_80_percent_in_every_bucket(backtest):
     coverage = backtest[(backtest["model"] == "gbm") & (backtest["horizon_days"] > 0)].set_index("horizon_days")["coverage_80"]
     assert coverage.between(0.74, 0.86).all(), _table(backtest)
 
 
+@pytest.mark.accuracy
 def test_p50_is_closer_to_the_truth_than_the_pickups_for_shows_of_unknown_capacity(world_split, forecaster):
     """The fallback booking model for venues missing from the capacity reference still beats the pickups."""
     test = world_split.test[world_split.test["capacity"].isna()]
@@ -162,6 +167,7 @@ def test_the_base_is_the_additive_pickup_where_the_multiplicative_one_errs_more(
     )
 
 
+@pytest.mark.accuracy
 def test_calibration_shows_are_drawn_per_concert_whatever_the_row_order(world_split):
     rows = world_split.train
     drawn = pd.Series(calibration_mask(rows, seed=3), index=rows.index)
@@ -208,6 +214,7 @@ def test_a_show_of_unknown_capacity_far_bigger_than_any_seen_stays_within_the_la
     assert (out["forecast_p10"] <= out["forecast_p50"]).all() and (out["forecast_p50"] <= out["forecast_p90"]).all()
 
 
+@pytest.mark.accuracy
 def test_scoring_100k_upcoming_shows(demand_world, forecaster):
     """Prints how long features and forecasts take for 100,000 snapshot rows (the issue asks for 10 s on 2 cores)."""
     world = demand_world

@@ -55,6 +55,7 @@ def scores(world_split, sellout) -> pd.DataFrame:
     return out
 
 
+@pytest.mark.accuracy
 def test_meets_the_issue_bar_30_days_out(scores):
     at_30 = scores.loc[30]
     assert at_30["brier_skill"] >= 0.30, scores.round(3).to_string()
@@ -62,6 +63,7 @@ def test_meets_the_issue_bar_30_days_out(scores):
     assert at_30["ece"] <= 0.03, scores.round(3).to_string()
 
 
+@pytest.mark.accuracy
 def test_beats_the_base_rate_everywhere_and_the_pickup_rule_two_weeks_out_and_more(scores):
     """Within a week of the show, "the pickup projection reaches capacity" is a hard rule to beat (sales to date
     all but settle it): on this world the model is level with it there, on others measured it lost."""
@@ -71,6 +73,7 @@ def test_beats_the_base_rate_everywhere_and_the_pickup_rule_two_weeks_out_and_mo
     assert (far["brier"] < far["brier_pickup"]).all(), table
 
 
+@pytest.mark.accuracy
 def test_unknown_capacity_has_no_answer_and_a_sold_out_show_is_certain(world_split, sellout):
     test = world_split.test
     out = sellout.predict(test)["sellout_probability"]
