@@ -332,6 +332,12 @@ def expected_sold(world: DemandWorld, at: np.ndarray | int) -> np.ndarray:
     return np.minimum(world.demand * curve_share(world, at), world.capacity)
 
 
+def sold_before(world: DemandWorld, day: date) -> np.ndarray:
+    """Whole tickets each show has sold before the UTC ``day`` in expectation: where a seeder starting that day
+    begins, so capacity binds as in the world (the sales before it are in no file)."""
+    return np.floor(expected_sold(world, day_start(day))).astype(np.int64)
+
+
 def expected_tickets(world: DemandWorld, day: date) -> np.ndarray:
     """Expected tickets each show sells on the UTC ``day``; summed over every day, ``expected_final``."""
     d0 = day_start(day)

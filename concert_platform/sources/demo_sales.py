@@ -90,7 +90,7 @@ class _Market:
 
     def sell_from(self, day: date) -> None:
         """Start at ``day`` with what each show sold before it (sales no file holds), so capacity still binds."""
-        self.sold = np.floor(dd.expected_sold(self.world, dd.day_start(day))).astype(np.int64)
+        self.sold = dd.sold_before(self.world, day)
 
     def sample(self, day: date, rng: np.random.Generator) -> Orders:
         """The world's own orders on ``day`` (dd.sample_day), counted as sold."""

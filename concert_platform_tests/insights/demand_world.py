@@ -93,7 +93,7 @@ def _daily(world: dd.DemandWorld, events: list, today: date, seed: int, history_
     first = datetime.fromtimestamp(int(world.sale_start.min()), UTC).date()
     if history_days is not None:
         first = today - timedelta(days=history_days)
-    sold = np.floor(dd.expected_sold(world, dd.day_start(first))).astype(np.int64)
+    sold = dd.sold_before(world, first)
     price = np.round([sum(dd.price_range(e)) / 2 for e in events], 2)
     currency = np.array([e.currency for e in events])
     parts = []
